@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 
 from appwarden import __version__
 from appwarden.cli import trackers, vet
+from appwarden.vetting.model import json_schema
 
 app = typer.Typer(
     name="appwarden",
@@ -15,6 +18,12 @@ app = typer.Typer(
 )
 app.command("vet")(vet.vet)
 app.add_typer(trackers.app, name="trackers")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of `appwarden vet --format json` output."""
+    typer.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
 
 
 @app.command()

@@ -218,3 +218,10 @@ class Assessment(_Model):
         description="Parts that could not be read; the rest of the assessment stands."
     )
     limitations: list[str] = Field(description="What static analysis cannot establish.")
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of :class:`Assessment` (published as docs/assessment.schema.json)."""
+    schema = Assessment.model_json_schema()
+    schema["title"] = f"AppWarden assessment, schema {SCHEMA_VERSION}"
+    return schema
