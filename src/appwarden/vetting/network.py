@@ -18,7 +18,7 @@ _MAX_URLS = 500
 _BARE_TLDS = frozenset(
     "com net org io co app dev info biz tv cn ru de fr uk jp kr eu xyz ly gl ai cloud".split()
 )
-_URL_BODY = re.compile(rb"[A-Za-z0-9.\-]+(?::\d{1,5})?(?:/[\x21-\x7e]*)?")
+_URL_BODY = re.compile(rb"[A-Za-z0-9.\-]+(?::\d{1,5})?(?:/[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*)?")
 _SCHEMES = (b"https", b"http", b"wss", b"ws")
 _HOST = re.compile(rb"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,12}")
 # A string that ends in ".tld" followed by its NUL: the only places a bare host can end.
