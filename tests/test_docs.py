@@ -34,7 +34,17 @@ def test_published_schema_is_current() -> None:
 
 def test_schema_required_fields_documented() -> None:
     text = (DOCS / "assessment-schema.md").read_text(encoding="utf-8")
-    for field in ("schema_version", "app.platform", "app.id", "file.sha256", "signers[]",
-                  "permissions[]", "trackers[]", "findings[]", "score.total", "score.grade",
-                  "verdict"):
+    for field in (
+        "schema_version",
+        "app.platform",
+        "app.id",
+        "file.sha256",
+        "signers[]",
+        "permissions[]",
+        "trackers[]",
+        "findings[]",
+        "score.total",
+        "score.grade",
+        "verdict",
+    ):
         assert f"`{field}" in text, field

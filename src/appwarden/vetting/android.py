@@ -156,6 +156,7 @@ def _components(apk: Any, package: str, target_sdk: int | None) -> list[Componen
         if kind not in _COMPONENT_TAGS:
             continue
         actions = sorted({a.get(_NS + "name", "") for a in element.iter("action")} - {""})
+        categories = sorted({c.get(_NS + "name", "") for c in element.iter("category")} - {""})
         has_filter = element.find("intent-filter") is not None
         default = has_filter or (kind == "provider" and (target_sdk or 0) < 17)
         if not _bool(element.get(_NS + "exported"), default):
@@ -173,6 +174,7 @@ def _components(apk: Any, package: str, target_sdk: int | None) -> list[Componen
                 exported=True,
                 permission=permission,
                 intent_actions=actions,
+                intent_categories=categories,
             )
         )
     return exported
@@ -293,7 +295,8 @@ def read_apk(data: bytes, *, limits: ArchiveLimits, what: str = "APK") -> Androi
         inflated = inflating.result()
     warnings: list[str] = []
     package = str(apk.get_package())
-    target_sdk = _int(apk.get_target_sdk_version())
+    # Android treats a missing targetSdkVersion as minSdkVersion, and a missing minSdkVersion as 1.
+    target_sdk = _int(apk.get_target_sdk_version()) or _int(apk.get_min_sdk_version()) or 1
     app = AppInfo(
         platform="android",
         id=package,

@@ -104,8 +104,19 @@ def _value_in_type(data: bytes, chunk: int, entry: int) -> tuple[int, int, bool]
     return data_type, value, not any(config)
 
 
-def resolve_string(data: bytes, resource_id: int, _depth: int = 0) -> str | None:
-    """The string value of ``resource_id`` (default configuration preferred), or None."""
+def resolve_string(data: bytes, resource_id: int) -> str | None:
+    """The string value of ``resource_id`` (default configuration preferred), or None.
+
+    Raises :class:`ArscError` for any damage met on the way; field reads inside chunks are
+    bounded by Python itself (``struct.error``, ``IndexError``), which are turned into it.
+    """
+    try:
+        return _resolve(data, resource_id, 0)
+    except (struct.error, IndexError) as err:
+        raise ArscError(f"resources.arsc is damaged: {err}") from None
+
+
+def _resolve(data: bytes, resource_id: int, _depth: int) -> str | None:
     if _depth > 4:
         return None
     kind, header_size, size = _chunk(data, 0)
@@ -130,7 +141,7 @@ def resolve_string(data: bytes, resource_id: int, _depth: int = 0) -> str | None
     if data_type == _TYPE_STRING:
         return _pool_string(data, global_pool, value)
     if data_type == _TYPE_REFERENCE and value:
-        return resolve_string(data, value, _depth + 1)
+        return _resolve(data, value, _depth + 1)
     return None
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from appwarden.vetting.model import (
     AndroidDetails,
     AppInfo,
+    Component,
     IosDetails,
     Network,
     Permission,
@@ -38,7 +39,8 @@ class Facts:
 Check = Callable[[Facts], list[str]]
 CHECKS: dict[str, Check] = {}
 
-_LAUNCHER = "android.intent.action.MAIN"
+_MAIN = "android.intent.action.MAIN"
+_LAUNCHER = "android.intent.category.LAUNCHER"
 _PRIVILEGED_SERVICES = {
     "android.permission.BIND_ACCESSIBILITY_SERVICE": "accessibility service",
     "android.permission.BIND_DEVICE_ADMIN": "device admin receiver",
@@ -172,8 +174,17 @@ def _exported_unguarded(facts: Facts) -> list[str]:
     return [
         f"{c.kind} {c.name}"
         for c in facts.android.components
-        if c.exported and not c.permission and _LAUNCHER not in c.intent_actions
+        if c.exported and not c.permission and not _is_launcher(c)
     ]
+
+
+def _is_launcher(component: Component) -> bool:
+    """The activity the home screen starts: it must be exported, so it is not counted."""
+    return (
+        component.kind in ("activity", "activity-alias")
+        and _MAIN in component.intent_actions
+        and _LAUNCHER in component.intent_categories
+    )
 
 
 @check("AW-CFG-006")

@@ -42,7 +42,9 @@ class AppInfo(_Model):
     )
     label: str | None = Field(description="The name shown to the user, where it can be read.")
     min_sdk: int | None = Field(default=None, description="Android minSdkVersion.")
-    target_sdk: int | None = Field(default=None, description="Android targetSdkVersion.")
+    target_sdk: int | None = Field(
+        default=None, description="Android targetSdkVersion; minSdkVersion (or 1) when absent."
+    )
     min_os: str | None = Field(default=None, description="iOS MinimumOSVersion.")
     team_id: str | None = Field(default=None, description="iOS developer team identifier.")
 
@@ -78,6 +80,7 @@ class Component(_Model):
     exported: bool
     permission: str | None = Field(description="The permission that guards it, if any.")
     intent_actions: list[str] = Field(default_factory=list)
+    intent_categories: list[str] = Field(default_factory=list)
 
 
 class ManifestFlags(_Model):
