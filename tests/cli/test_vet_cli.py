@@ -84,6 +84,9 @@ def test_out_writes_reports_and_index_only_inside_out(tmp_path: Path) -> None:
     assert written == ["good-2.html", "good.html", "index.html"]
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "good.html" in index and "good-2.html" in index
+    assert "Files that could not be vetted" in index
+    for name in ("empty.apk", "text.apk", "truncated.apk", "traversal.apk"):
+        assert name in index
     outside = {p.name for p in tmp_path.iterdir()}
     assert outside == {"out", "apps"}
 

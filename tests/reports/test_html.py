@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cache
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import quote
 
 import lxml.html
 import pytest
 from lxml.html import HtmlElement
 from markupsafe import escape
+from tests.conftest import APPS, require
 
 from appwarden.reports import render_html, render_index_html
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.model import Assessment
 
-APPS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "apps"
 SAMPLES = [
     "instapaper.apk",
     "diva.apk",
@@ -41,10 +39,7 @@ def _vetter() -> Vetter:
 
 
 def assess(name: str) -> Assessment:
-    if not APPS.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"fixture folder {APPS} is missing in CI")
-        pytest.skip(f"fixture folder {APPS} is missing")
+    require(APPS)
     return _assess(name)
 
 

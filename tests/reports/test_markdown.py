@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cache
-from pathlib import Path
 
 import lxml.html
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from tests.conftest import APPS, require
 
 from appwarden.reports import render_markdown
 from appwarden.reports.markdown import code, md_escape
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.model import Assessment
 
-APPS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "apps"
 SAMPLES = ["instapaper.apk", "diva.apk", "helloworld.ipa", "com.fake.IpaApp_1000000000001.ipa"]
 HOSTILE = "<script>alert(1)</script>"
 # CommonMark with GFM tables; raw HTML is allowed, so any that slips through shows up.
@@ -35,10 +33,7 @@ def _vetter() -> Vetter:
 
 
 def assess(name: str) -> Assessment:
-    if not APPS.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"fixture folder {APPS} is missing in CI")
-        pytest.skip(f"fixture folder {APPS} is missing")
+    require(APPS)
     return _assess(name)
 
 

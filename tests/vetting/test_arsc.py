@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import struct
 import zipfile
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from tests.conftest import APPS, require
 
 from appwarden.vetting.arsc import ArscError, resolve_string
 from builders import apk_bytes, arsc, manifest, mutations
 
-APPS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "apps"
 LABEL = 0x7F010000
 TABLE = arsc({0: "Hello", 1: "Ünïcödé 😀", 3: LABEL}, localized={"fr": {0: "Bonjour"}})
 PLAIN = arsc({0: "Hello"})
-
-
-def _fixture_dir() -> Path:
-    if not APPS.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"fixture folder {APPS} is missing in CI")
-        pytest.skip(f"fixture folder {APPS} is missing")
-    return APPS
 
 
 def _androguard_apk(source: str | bytes) -> object:
@@ -61,7 +51,7 @@ def _append_chunk(table: bytes, kind: int, *, in_package: bool) -> bytes:
 @pytest.mark.slow
 def test_fixture_labels_agree_with_androguard() -> None:
     compared = []
-    for path in sorted(_fixture_dir().glob("*.apk")):
+    for path in sorted(require(APPS).glob("*.apk")):
         apk = _androguard_apk(str(path))
         raw = apk.get_attribute_value("application", "label")  # type: ignore[attr-defined]
         if not raw or not str(raw).startswith("@"):

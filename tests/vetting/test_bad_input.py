@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from tests.conftest import APPS, require
 
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.errors import (
@@ -39,20 +40,11 @@ from builders import (
     zip_bytes,
 )
 
-APPS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "apps"
 VETTER = Vetter()
 SMALL_APK = apk_bytes(
     manifest(permissions=["android.permission.INTERNET"]),
     dex_files={"classes.dex": dex(["com.example.Main"], ["https://example.org/x"])},
 )
-
-
-def _fixture(name: str) -> Path:
-    if not APPS.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"fixture folder {APPS} is missing in CI")
-        pytest.skip(f"fixture folder {APPS} is missing")
-    return APPS / name
 
 
 def _fails(
@@ -97,7 +89,7 @@ def test_not_a_zip() -> None:
 
 
 def test_truncated_real_apk() -> None:
-    data = _fixture("hello-world.apk").read_bytes()
+    data = require(APPS / "hello-world.apk").read_bytes()
     _fails(UnreadableFile, r"truncated ZIP", data[: len(data) // 2])
 
 
@@ -186,7 +178,7 @@ def test_missing_manifest() -> None:
 
 
 def _real_manifest() -> bytes:
-    with zipfile.ZipFile(_fixture("hello-world.apk")) as archive:
+    with zipfile.ZipFile(require(APPS / "hello-world.apk")) as archive:
         return archive.read("AndroidManifest.xml")
 
 

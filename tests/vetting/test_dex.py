@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 import zipfile
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from tests.conftest import APPS, require
 
 from appwarden.vetting.dex import read_dex
 from appwarden.vetting.errors import MalformedDex
 from builders import dex, mutations
 
-APPS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "apps"
 CLASSES = ["com.example.Main", "com.example.Main$1", "com.facebook.ads.AdView", "a.b"]
 STRINGS = ["https://graph.facebook.com/v1", "http://8.8.8.8/x", "café", "z\x00", "😀"]
 
 # Header offsets (dex-format): (size, offset) pairs.
 STRING_IDS, TYPE_IDS, CLASS_DEFS = 56, 64, 96
-
-
-def _fixture(name: str) -> Path:
-    if not APPS.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"fixture folder {APPS} is missing in CI")
-        pytest.skip(f"fixture folder {APPS} is missing")
-    return APPS / name
 
 
 def _u32(data: bytes, at: int) -> int:
@@ -90,7 +80,7 @@ def test_long_and_array_descriptors() -> None:
 
 @pytest.mark.slow
 def test_fixture_dex_classes_match_androguard() -> None:
-    path = _fixture("instapaper.apk")
+    path = require(APPS / "instapaper.apk")
     with zipfile.ZipFile(path) as archive:
         names = [n for n in archive.namelist() if re.fullmatch(r"classes\d*\.dex", n)]
         assert names

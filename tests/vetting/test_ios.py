@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import plistlib
 import re
 import struct
@@ -12,23 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import APPS, require
 
 from appwarden.vetting.errors import NotAnIosApp, UnsafeArchive, VettingError
 from appwarden.vetting.ios import IosFacts, read_ipa
 from appwarden.vetting.limits import ArchiveLimits
 
-APPS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "apps"
 LIMITS = ArchiveLimits()
 APP = "Payload/Demo.app/"
 _INFO_PLIST = re.compile(r"^Payload/[^/]+\.app/Info\.plist$")
-
-
-def _fixture(name: str) -> Path:
-    if not APPS.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"fixture folder {APPS} is missing in CI")
-        pytest.skip(f"fixture folder {APPS} is missing")
-    return APPS / name
 
 
 def _zip_info_plist(path: Path) -> dict[str, Any]:
@@ -82,7 +73,7 @@ def _entitlements_blob(entitlements: dict[str, Any]) -> bytes:
 
 @pytest.mark.parametrize("name", ["helloworld.ipa", "com.fake.IpaApp_1000000000001.ipa"])
 def test_identity_matches_info_plist(name: str) -> None:
-    path = _fixture(name)
+    path = require(APPS / name)
     info = _zip_info_plist(path)
     facts = read_ipa(path.read_bytes(), limits=LIMITS)
     assert facts.app.platform == "ios"
@@ -98,7 +89,7 @@ def test_identity_matches_info_plist(name: str) -> None:
 
 
 def test_fake_ipa_usage_groups_and_schemes() -> None:
-    path = _fixture("com.fake.IpaApp_1000000000001.ipa")
+    path = require(APPS / "com.fake.IpaApp_1000000000001.ipa")
     info = _zip_info_plist(path)
     facts = read_ipa(path.read_bytes(), limits=LIMITS)
     groups = {u.key: u.group for u in facts.details.usage_descriptions}
@@ -121,7 +112,7 @@ def _profile_plist(der: bytes) -> dict[str, Any]:
 
 
 def test_helloworld_profile_signers_and_entitlements() -> None:
-    path = _fixture("helloworld.ipa")
+    path = require(APPS / "helloworld.ipa")
     with zipfile.ZipFile(path) as archive:
         bundle = next(n for n in archive.namelist() if _INFO_PLIST.match(n))[: -len("Info.plist")]
         profile = _profile_plist(archive.read(bundle + "embedded.mobileprovision"))
@@ -343,7 +334,7 @@ def test_not_a_zip(tmp_path: Path) -> None:
 
 
 def test_mutated_helloworld_never_crashes() -> None:
-    data = _fixture("helloworld.ipa").read_bytes()
+    data = require(APPS / "helloworld.ipa").read_bytes()
     for step in range(1, len(data), max(1, len(data) // 150)):
         for candidate in (data[:step], data[:step] + b"\x00" * 16 + data[step + 16 :]):
             try:

@@ -5,6 +5,7 @@ Manifests and signatures are read with androguard; DEX type tables with :mod:`.d
 
 from __future__ import annotations
 
+import functools
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,15 @@ from appwarden.vetting.signers import signer_from_der
 
 logger.disable("androguard")
 
-from androguard.core.apk import APK  # noqa: E402  (after silencing its logging)
+from androguard.core import androconf  # noqa: E402  (after silencing its logging)
+from androguard.core.apk import APK  # noqa: E402
+
+# androguard's APK re-reads two AOSP permission JSON files from disk for every APK it
+# opens (about 2.5 ms); the files never change, so the loader is memoised. androguard
+# only reads the dictionaries it gets back.
+androconf.load_api_specific_resource_module = functools.lru_cache(maxsize=64)(
+    androconf.load_api_specific_resource_module
+)
 
 _NS = "{http://schemas.android.com/apk/res/android}"
 _MANIFEST = "AndroidManifest.xml"

@@ -7,7 +7,6 @@ and vets any number of files with it; :func:`assess_file` is the one-call form.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from pathlib import Path
 
 from appwarden import __version__
@@ -43,9 +42,17 @@ def kind_of(path: Path) -> FileKind:
     return kind
 
 
-@lru_cache(maxsize=4)
+_MATCHERS: dict[str, TrackerMatcher] = {}
+
+
 def _matcher(definitions: TrackerDefinitions) -> TrackerMatcher:
-    return TrackerMatcher(definitions)
+    """Compile each set of definitions once per process (keyed by their content digest)."""
+    matcher = _MATCHERS.get(definitions.sha256)
+    if matcher is None:
+        if len(_MATCHERS) >= 4:
+            _MATCHERS.clear()
+        matcher = _MATCHERS[definitions.sha256] = TrackerMatcher(definitions)
+    return matcher
 
 
 class Vetter:

@@ -62,5 +62,7 @@ def signer_from_der(der: bytes, schemes: list[str]) -> Signer:
         sha1=hashlib.sha1(der, usedforsecurity=False).hexdigest(),
         signature_algorithm=algorithm_name,
         debug=debug,
-        self_signed=cert.self_signed != "no",
+        # Issuer equal to subject, byte for byte: asn1crypto's self_signed compares names
+        # with LDAP string preparation, which costs milliseconds per certificate.
+        self_signed=tbs["issuer"].dump() == tbs["subject"].dump(),
     )

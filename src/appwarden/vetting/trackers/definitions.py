@@ -21,6 +21,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ class TrackerDefinitions:
     trackers: tuple[TrackerDefinition, ...]
     sources: tuple[str, ...] = field(default=())
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         """Digest of the definitions' content, recorded in every assessment that used them."""
         canonical = json.dumps([asdict(t) for t in self.trackers], sort_keys=True)
