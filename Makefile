@@ -21,7 +21,7 @@ run: $(STAMP)
 	@if [ ! -d "$(APPS)" ]; then \
 	  echo "No app files at $(APPS). Vet your own with: $(BIN)/appwarden vet PATH --format html --out $(OUT)"; \
 	  exit 2; fi
-	@$(BIN)/appwarden vet "$(APPS)" --format html --out "$(OUT)" > /dev/null || [ $$? -eq 2 ]
+	@$(BIN)/appwarden vet "$(APPS)" --format html --out "$(OUT)" --quiet || [ $$? -eq 2 ]
 	@echo "Report: $(abspath $(OUT))/index.html"
 
 lint: $(STAMP)

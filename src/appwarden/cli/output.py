@@ -39,7 +39,12 @@ def report_names(paths: list[Path], extension: str) -> list[str]:
     return names
 
 
-def write_reports(out: Path, results: list[tuple[Path, Assessment]], fmt: Format) -> list[Path]:
+def write_reports(
+    out: Path,
+    results: list[tuple[Path, Assessment]],
+    fmt: Format,
+    failures: list[tuple[str, str]] | None = None,
+) -> list[Path]:
     """Write each report (and an index for HTML) under ``out``; return what was written.
 
     Names come from the input file names only, never from anything inside an archive,
@@ -58,6 +63,6 @@ def write_reports(out: Path, results: list[tuple[Path, Assessment]], fmt: Format
     if fmt == "html":
         index = root / "index.html"
         entries = [(name, a) for name, (_p, a) in zip(names, results, strict=True)]
-        index.write_text(render_index_html(entries), encoding="utf-8")
+        index.write_text(render_index_html(entries, failures), encoding="utf-8")
         written.append(index)
     return written

@@ -72,11 +72,15 @@ def _run(files: list[Path], vetter: Vetter, jobs: int, err: Console) -> list[Out
         )
 
 
-def _emit(outcomes: list[Outcome], fmt: OutputFormat, out: Path | None, console: Console) -> None:
+def _emit(
+    outcomes: list[Outcome], fmt: OutputFormat, out: Path | None, console: Console, quiet: bool
+) -> None:
     results = list(iter_assessments(outcomes))
     if out is not None:
-        for path in write_reports(out, results, fmt.value):
-            console.print(f"wrote {path}", markup=False, highlight=False)
+        failures = [(o.path.name, o.error) for o in outcomes if o.error]
+        for path in write_reports(out, results, fmt.value, failures):
+            if not quiet:
+                console.print(f"wrote {path}", markup=False, highlight=False)
         return
     for _path, assessment in results:
         if fmt is OutputFormat.json:
@@ -104,6 +108,9 @@ def vet(
     warn_at: Annotated[int | None, typer.Option(help="Score at which the verdict is warn.")] = None,
     fail_at: Annotated[int | None, typer.Option(help="Score at which the verdict is fail.")] = None,
     jobs: Annotated[int, typer.Option(help="Worker processes for several files.")] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not list files written.")
+    ] = False,
 ) -> None:
     """Assess apps: identity, signers, permissions, trackers, findings, score and verdict.
 
@@ -132,7 +139,7 @@ def vet(
     for outcome in outcomes:
         if outcome.error:
             typer.echo(f"appwarden: error: {outcome.error}", err=True)
-    _emit(outcomes, fmt, out, console if fmt is OutputFormat.text else err)
+    _emit(outcomes, fmt, out, console if fmt is OutputFormat.text else err, quiet)
     if not files and not missing:
         typer.echo("appwarden: error: no .apk, .apks, .xapk or .ipa files found", err=True)
     if any(o.error for o in outcomes) or not files:

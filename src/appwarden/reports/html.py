@@ -152,11 +152,18 @@ def render_html(assessment: Assessment) -> str:
     )
 
 
-def render_index_html(entries: list[tuple[str, Assessment]]) -> str:
+def render_index_html(
+    entries: list[tuple[str, Assessment]], failures: list[tuple[str, str]] | None = None
+) -> str:
     """An index of reports for a folder run: one row per assessment, linking to its report.
 
-    Each entry is the report's file name (relative to the index page) and its assessment.
+    Each entry is the report's file name (relative to the index page) and its assessment;
+    ``failures`` lists the files that could not be vetted, as (file name, reason).
     """
     rows = [(report_href(name), assessment) for name, assessment in entries]
     verdicts = {v: sum(1 for _, a in entries if a.verdict == v) for v in ("fail", "warn", "pass")}
-    return _environment().get_template("index.html.j2").render(rows=rows, verdicts=verdicts)
+    return (
+        _environment()
+        .get_template("index.html.j2")
+        .render(rows=rows, verdicts=verdicts, failures=failures or [])
+    )
