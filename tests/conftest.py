@@ -41,3 +41,6 @@ def _isolated_data_dir(
 ) -> None:
     """Every test gets its own APPWARDEN_DATA_DIR, so nothing reads the user's real one."""
     monkeypatch.setenv("APPWARDEN_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
+pytest_plugins = ["tests.server"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from appwarden.vetting.limits import ArchiveLimits
@@ -39,12 +41,59 @@ class Settings(BaseSettings):
         default=200, gt=1, description="Largest uncompressed/compressed ratio of one entry."
     )
     max_entries: int = Field(default=100_000, gt=0, description="Most entries in one archive.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default SQLite in the data directory. "
+        "postgresql+psycopg://... for PostgreSQL.",
+    )
+    db_pool_size: int = Field(default=5, gt=0, le=50, description="Connections per process.")
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the audit hash chain; default a key file in the data directory.",
+    )
+    upload_max_bytes: int = Field(
+        default=500 * 1024 * 1024, gt=0, description="Largest app file accepted by upload."
+    )
+    waiver_max_days: int = Field(default=365, gt=0, description="Longest waiver, in days.")
+    interim_notice_days: int = Field(
+        default=14, gt=0, description="Days within which an interim ban's vendor notice is due."
+    )
+    reply_window_days: int = Field(
+        default=30, gt=0, description="Default days a vendor has to reply to a notice."
+    )
+    token_days: int = Field(default=30, gt=0, description="Default lifetime of an API token.")
+    sign_in_limit: int = Field(
+        default=5, gt=0, description="Failed sign-ins per user name in 15 minutes before 429."
+    )
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:
         if self.warn_at > self.fail_at:
             raise ValueError("warn_at must not exceed fail_at")
         return self
+
+    @property
+    def database(self) -> str:
+        """The database URL in use (the SQLite file in the data directory by default)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'appwarden.db'}"
+
+    @property
+    def blobs_dir(self) -> Path:
+        """Uploaded app files, stored by their SHA-256."""
+        return self.data_dir / "blobs"
+
+    def audit_secret(self) -> bytes:
+        """The audit chain key: the setting, else ``audit.key`` in the data directory
+        (made on first use, readable by its owner only). Never stored in the database."""
+        if self.audit_key is not None:
+            return self.audit_key.get_secret_value().encode()
+        path = self.data_dir / "audit.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as stream:
+                stream.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
 
     @property
     def trackers_dir(self) -> Path:

@@ -7,7 +7,7 @@ import json
 import typer
 
 from appwarden import __version__
-from appwarden.cli import trackers, vet
+from appwarden.cli import audit, server, trackers, users, vet
 from appwarden.vetting.model import json_schema
 
 app = typer.Typer(
@@ -18,6 +18,10 @@ app = typer.Typer(
 )
 app.command("vet")(vet.vet)
 app.add_typer(trackers.app, name="trackers")
+app.command("serve")(server.serve)
+app.add_typer(server.app, name="db")
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command()

@@ -1,0 +1,89 @@
+"""What every request gets: the app's context, a unit of work, the signed-in principal.
+
+Authentication is attached once, where routers are assembled (:mod:`appwarden.app`), so a
+route is public only if it is put on the public router on purpose. Each protected route
+also declares the permission it needs with :func:`guarded`, which shows in the OpenAPI
+document as ``x-permission`` and is what docs/permissions.md is checked against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from appwarden.auth.roles import Permission, allows
+from appwarden.auth.service import Principal, principal_for_token
+from appwarden.clock import Clock
+from appwarden.config import Settings
+from appwarden.errors import Forbidden, Unauthenticated
+
+
+@dataclass
+class Context:
+    """Everything a request handler may need besides its session."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    sessions: sessionmaker[Session]
+    audit_key: bytes
+
+
+def get_context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    """One request, one transaction: committed when the handler returns, else rolled back."""
+    with context.sessions() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def authenticated(request: Request, context: ContextDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not credentials:
+        raise Unauthenticated("send an API token: Authorization: Bearer <token>")
+    with context.sessions() as session, session.begin():
+        principal = principal_for_token(session, clock=context.clock, clear=credentials.strip())
+    request.state.principal = principal
+    return principal
+
+
+def current_principal(request: Request) -> Principal:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:  # pragma: no cover - the router always authenticates first
+        raise Unauthenticated("not signed in")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: Permission) -> Any:
+    def check(principal: PrincipalDep) -> Principal:
+        if not allows(principal.role, permission):
+            raise Forbidden(f"the {principal.role.value} role may not {permission.value}")
+        return principal
+
+    return Depends(check)
+
+
+def guarded(permission: Permission) -> dict[str, Any]:
+    """Route keyword arguments: the permission check, declared in the OpenAPI document."""
+    return {
+        "dependencies": [require(permission)],
+        "openapi_extra": {"x-permission": permission.value},
+    }

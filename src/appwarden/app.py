@@ -1,0 +1,64 @@
+"""``create_app(settings)``: the web application, assembled from the domain routers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from appwarden import __version__
+from appwarden.api.deps import Context, authenticated
+from appwarden.api.problems import Problem, install_problem_handlers, problems
+from appwarden.clock import Clock, SystemClock
+from appwarden.config import Settings
+from appwarden.db import make_engine, make_sessionmaker
+
+API = "/api/v1"
+
+
+def _protected_routers() -> list[APIRouter]:
+    from appwarden.audit.views import router as audit
+    from appwarden.auth.views import router as auth
+
+    return [auth, audit]
+
+
+def _public_routers() -> list[APIRouter]:
+    from appwarden.auth.views import public as sign_in
+
+    return [sign_in]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """Build the app for ``settings``; nothing is created at import time."""
+    engine = make_engine(settings.database, pool_size=settings.db_pool_size)
+    app = FastAPI(
+        title="AppWarden",
+        version=__version__,
+        description="Vet, ban, enforce and prove: the AppWarden REST API.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+    )
+    app.state.context = Context(
+        settings=settings,
+        clock=clock or SystemClock(),
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        audit_key=settings.audit_secret(),
+    )
+    install_problem_handlers(app)
+    protected = {"dependencies": [Depends(authenticated)], "responses": problems(401, 403)}
+    for router in _protected_routers():
+        app.include_router(router, prefix=API, **protected)  # type: ignore[arg-type]
+    for router in _public_routers():
+        app.include_router(router, prefix=API)
+    _add_health(app)
+    app.openapi_schema = None
+    _ = Problem  # the problem schema is referenced by every declared error response
+    return app
+
+
+def _add_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"], openapi_extra={"x-public": True})
+    def health() -> dict[str, str]:
+        """Liveness for load balancers. Public on purpose: it reveals nothing."""
+        return {"status": "ok", "version": __version__}

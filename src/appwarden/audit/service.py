@@ -1,0 +1,146 @@
+"""Appending to, verifying and exporting the audit chain.
+
+Each event's ``hash`` is HMAC-SHA256, keyed with a secret kept outside the database, over
+the event's canonical JSON (sequence number, time, actor, action, object, before, after)
+and the previous event's hash. Editing a row breaks its hash; deleting or reordering rows
+breaks the sequence or the links; only cutting events off the end leaves a consistent
+chain, so every verify and export prints the head (last sequence number and hash): keep
+it, and a later head that is shorter or different shows the cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from appwarden.audit.models import AuditEvent
+from appwarden.clock import Clock
+
+GENESIS = "0" * 64
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    payload = {
+        "seq": event.seq,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "before": event.before,
+        "after": event.after,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _digest(key: bytes, event: AuditEvent) -> str:
+    return hmac.new(key, _canonical(event), hashlib.sha256).hexdigest()
+
+
+def _head(session: Session, *, lock: bool) -> AuditEvent | None:
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
+    if lock:
+        query = query.with_for_update()  # PostgreSQL: one appender at a time
+    return session.scalars(query).first()
+
+
+def append(
+    session: Session,
+    *,
+    key: bytes,
+    clock: Clock,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one event at the end of the chain, in the caller's transaction."""
+    head = _head(session, lock=True)
+    event = AuditEvent(
+        seq=(head.seq + 1) if head else 1,
+        at=clock.now(),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+        prev_hash=head.hash if head else GENESIS,
+    )
+    event.hash = _digest(key, event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    loaded: dict[str, Any] = json.loads(json.dumps(value, sort_keys=True, default=str))
+    return loaded
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def verify(session: Session, *, key: bytes) -> Verification:
+    """Walk the whole chain; report the first event that does not hold."""
+    expected_seq, previous = 1, GENESIS
+    count = 0
+    for event in iter_events(session):
+        count += 1
+        problem = None
+        if event.seq != expected_seq:
+            problem = f"sequence jumps from {expected_seq - 1} to {event.seq} (events deleted)"
+        elif event.prev_hash != previous:
+            problem = "its previous-hash link does not match the event before it"
+        elif not hmac.compare_digest(event.hash, _digest(key, event)):
+            problem = "its content does not match its hash (the row was edited)"
+        if problem:
+            return Verification(False, count, expected_seq - 1, previous, event.seq, problem)
+        expected_seq, previous = event.seq + 1, event.hash
+    return Verification(True, count, expected_seq - 1, previous)
+
+
+def iter_events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def as_record(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "before": event.before,
+        "after": event.after,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }

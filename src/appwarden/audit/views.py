@@ -1,0 +1,67 @@
+"""Reading and verifying the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from appwarden.api.deps import ContextDep, SessionDep, guarded
+from appwarden.api.pagination import Page, PageDep, paginate
+from appwarden.audit import service
+from appwarden.audit.models import AuditEvent
+from appwarden.auth.roles import Permission
+
+router = APIRouter(tags=["audit"])
+
+
+class EventRead(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+class VerificationRead(BaseModel):
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None
+    reason: str | None
+
+
+@router.get("/audit/events", **guarded(Permission.audit))
+def events(
+    session: SessionDep,
+    page: PageDep,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+) -> Page[EventRead]:
+    """Audit events in chain order, optionally for one object or actor."""
+    query = select(AuditEvent).order_by(AuditEvent.seq)
+    if object_type:
+        query = query.where(AuditEvent.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEvent.object_id == object_id)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    rows, total = paginate(session, query, page)
+    items = [EventRead(**service.as_record(e)) for e in rows]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/audit/verify", **guarded(Permission.audit))
+def verify(session: SessionDep, context: ContextDep) -> VerificationRead:
+    """Walk the chain and report the first event that does not hold, and the head."""
+    result = service.verify(session, key=context.audit_key)
+    return VerificationRead(**result.__dict__)

@@ -1,0 +1,41 @@
+"""``appwarden serve`` and ``appwarden db upgrade``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from appwarden.config import get_settings
+
+app = typer.Typer(help="The database: create or upgrade its schema.")
+
+
+@app.command("upgrade")
+def upgrade() -> None:
+    """Bring the database to the newest schema (safe to run again)."""
+    from appwarden import migrate
+    from appwarden.db import make_engine
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database)
+    migrate.upgrade(engine)
+    typer.echo(f"database at revision {migrate.current(engine)}: {engine.url.render_as_string()}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes sharing the port.")] = 1,
+) -> None:
+    """Run the server (the database is upgraded first)."""
+    import uvicorn
+
+    from appwarden import migrate
+    from appwarden.db import make_engine
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(make_engine(settings.database))
+    uvicorn.run("appwarden.asgi:app", host=host, port=port, workers=workers, proxy_headers=False)
