@@ -108,8 +108,12 @@ class Env:
         """Create a user directly and return an API token for it."""
         with self.session() as session, session.begin():
             user, _secret = auth.create_user(
-                session, clock=self.clock, username=username, display_name=username.title(),
-                role=role, password=PASSWORD,
+                session,
+                clock=self.clock,
+                username=username,
+                display_name=username.title(),
+                role=role,
+                password=PASSWORD,
             )
             _token, clear = auth.issue_token(
                 session, clock=self.clock, user=user, name="test", days=30

@@ -15,8 +15,14 @@ def _append(env: Env, count: int) -> None:
     with env.session() as session, session.begin():
         for i in range(count):
             service.append(
-                session, key=KEY, clock=env.clock, actor="ana", action="thing.do",
-                object_type="thing", object_id=i, after={"n": i},
+                session,
+                key=KEY,
+                clock=env.clock,
+                actor="ana",
+                action="thing.do",
+                object_type="thing",
+                object_id=i,
+                after={"n": i},
             )
 
 
@@ -70,7 +76,10 @@ def test_truncation_shows_in_the_head(env: Env) -> None:
         session.execute(delete(AuditEvent).where(AuditEvent.seq == 5))
     after = _verify(env)
     assert after.ok  # a cut at the end leaves a consistent chain ...
-    assert (after.head_seq, after.head_hash) != (before.head_seq, before.head_hash)  # ... but not the same head
+    assert (after.head_seq, after.head_hash) != (
+        before.head_seq,
+        before.head_hash,
+    )  # ... but not the same head
 
 
 def test_a_wrong_key_fails_the_first_event(env: Env) -> None:
@@ -78,3 +87,25 @@ def test_a_wrong_key_fails_the_first_event(env: Env) -> None:
     with env.session() as session:
         result = service.verify(session, key=b"other")
     assert not result.ok and result.first_bad_seq == 1
+
+
+def test_concurrent_appenders_keep_one_chain(env: Env) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(worker: int) -> None:
+        for i in range(10):
+            with env.session() as session, session.begin():
+                service.append(
+                    session,
+                    key=KEY,
+                    clock=env.clock,
+                    actor=f"w{worker}",
+                    action="thing.do",
+                    object_type="thing",
+                    object_id=i,
+                )
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+    result = _verify(env)
+    assert result.ok and result.count == 40

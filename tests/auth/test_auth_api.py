@@ -58,7 +58,11 @@ def test_approvers_need_a_second_factor(env: Env) -> None:
 
     with env.session() as session, session.begin():
         user, secret = service.create_user(
-            session, clock=env.clock, username="appr", display_name="A", role=Role.approver,
+            session,
+            clock=env.clock,
+            username="appr",
+            display_name="A",
+            role=Role.approver,
             password=PASSWORD,
         )
     assert secret
@@ -85,4 +89,8 @@ def test_only_admins_manage_users(env: Env) -> None:
     assert malformed.status_code == 422
     assert malformed.headers["content-type"].startswith("application/problem+json")
     listed = env.client.get("/api/v1/users", headers=env.headers(admin)).json()
-    assert listed["total"] == 3 and {u["username"] for u in listed["items"]} == {"ana", "root", "new"}
+    assert listed["total"] == 3 and {u["username"] for u in listed["items"]} == {
+        "ana",
+        "root",
+        "new",
+    }

@@ -10,10 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.conftest import APPS, EXODUS_SNAPSHOT, require
 from typer.testing import CliRunner
 
 from appwarden.cli.main import app
+from tests.conftest import APPS, EXODUS_SNAPSHOT, require
 
 runner = CliRunner()
 

@@ -11,11 +11,11 @@ import lxml.html
 import pytest
 from lxml.html import HtmlElement
 from markupsafe import escape
-from tests.conftest import APPS, require
 
 from appwarden.reports import render_html, render_index_html
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.model import Assessment
+from tests.conftest import APPS, require
 
 SAMPLES = [
     "instapaper.apk",

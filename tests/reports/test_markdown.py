@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from tests.conftest import APPS, require
 
 from appwarden.reports import render_markdown
 from appwarden.reports.markdown import code, md_escape
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.model import Assessment
+from tests.conftest import APPS, require
 
 SAMPLES = ["instapaper.apk", "diva.apk", "helloworld.ipa", "com.fake.IpaApp_1000000000001.ipa"]
 HOSTILE = "<script>alert(1)</script>"

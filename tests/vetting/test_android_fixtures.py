@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from androguard.core.apk import APK
 from loguru import logger
-from tests.conftest import APPS, fixture_apks, require
 
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.errors import NotAnAndroidApp
+from tests.conftest import APPS, fixture_apks, require
 
 logger.disable("androguard")
 

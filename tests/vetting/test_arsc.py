@@ -7,10 +7,10 @@ import zipfile
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from tests.conftest import APPS, require
 
 from appwarden.vetting.arsc import ArscError, resolve_string
 from builders import apk_bytes, arsc, manifest, mutations
+from tests.conftest import APPS, require
 
 LABEL = 0x7F010000
 TABLE = arsc({0: "Hello", 1: "Ünïcödé 😀", 3: LABEL}, localized={"fr": {0: "Bonjour"}})

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from tests.conftest import APPS, require
 
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.errors import (
@@ -39,6 +38,7 @@ from builders import (
     zeros_zip,
     zip_bytes,
 )
+from tests.conftest import APPS, require
 
 VETTER = Vetter()
 SMALL_APK = apk_bytes(

@@ -8,11 +8,11 @@ import zipfile
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from tests.conftest import APPS, require
 
 from appwarden.vetting.dex import read_dex
 from appwarden.vetting.errors import MalformedDex
 from builders import dex, mutations
+from tests.conftest import APPS, require
 
 CLASSES = ["com.example.Main", "com.example.Main$1", "com.facebook.ads.AdView", "a.b"]
 STRINGS = ["https://graph.facebook.com/v1", "http://8.8.8.8/x", "café", "z\x00", "😀"]

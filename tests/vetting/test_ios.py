@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import APPS, require
 
 from appwarden.vetting.errors import NotAnIosApp, UnsafeArchive, VettingError
 from appwarden.vetting.ios import IosFacts, read_ipa
 from appwarden.vetting.limits import ArchiveLimits
+from tests.conftest import APPS, require
 
 LIMITS = ArchiveLimits()
 APP = "Payload/Demo.app/"

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import APPS, require
 
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.checks import CHECKS
@@ -15,6 +14,7 @@ from appwarden.vetting.model import Assessment
 from appwarden.vetting.permissions import _aosp_protection_levels, build_protection_table
 from appwarden.vetting.rules import RulesError, load_rules, parse_rules
 from appwarden.vetting.scoring import VerdictThresholds, grade_of, score_findings
+from tests.conftest import APPS, require
 
 
 def test_every_rule_has_a_check_and_every_check_a_rule() -> None:

@@ -16,7 +16,6 @@ from typing import IO
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import EXODUS_SNAPSHOT, fixture_apks, require
 
 from appwarden.vetting.assess import Vetter
 from appwarden.vetting.trackers import (
@@ -29,6 +28,7 @@ from appwarden.vetting.trackers import (
     to_document,
 )
 from appwarden.vetting.trackers.matcher import _as_literal
+from tests.conftest import EXODUS_SNAPSHOT, fixture_apks, require
 
 # ------------------------------------------------------------ Exodus's rule (exodus-core 1.3.15)
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from appwarden.audit.models import AuditEvent
@@ -45,10 +45,17 @@ def _digest(key: bytes, event: AuditEvent) -> str:
     return hmac.new(key, _canonical(event), hashlib.sha256).hexdigest()
 
 
+# Any constant: the advisory lock that makes appenders on PostgreSQL take turns.
+_APPEND_LOCK = 0x4157_4155  # "AWAU"
+
+
 def _head(session: Session, *, lock: bool) -> AuditEvent | None:
+    if lock and session.get_bind().dialect.name == "postgresql":
+        # Held to the end of the transaction. A row lock on the head would not serialise
+        # the very first append (there is no row yet); SQLite needs nothing here because
+        # its transactions begin IMMEDIATE (see appwarden.db).
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
     query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
-    if lock:
-        query = query.with_for_update()  # PostgreSQL: one appender at a time
     return session.scalars(query).first()
 
 

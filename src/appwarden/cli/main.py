@@ -21,6 +21,7 @@ app.add_typer(trackers.app, name="trackers")
 app.command("serve")(server.serve)
 app.add_typer(server.app, name="db")
 app.add_typer(users.app, name="users")
+app.command("login")(users.login)
 app.add_typer(audit.app, name="audit")
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from appwarden.audit import service as audit
 from appwarden.auth import service
-from appwarden.auth.models import User
+from appwarden.auth.models import SignInFailure, User
 from appwarden.auth.roles import Permission, Role
 from appwarden.auth.service import SYSTEM
 from appwarden.cli.acting import acting_as, unit_of_work
@@ -61,3 +61,53 @@ def create(
     typer.echo(f"created {role.value} {username} (id {user.id})")
     if secret:
         typer.echo(f"TOTP secret (enrol it in an authenticator app; shown once): {secret}")
+
+
+def login(
+    username: Annotated[str, typer.Argument(help="Your user name.")],
+    totp: Annotated[
+        str | None, typer.Option(help="Second-factor code (approvers, admins).")
+    ] = None,
+    days: Annotated[int | None, typer.Option(help="Token lifetime in days.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Sign in and print an API token: `export APPWARDEN_TOKEN=$(appwarden login NAME)`."""
+    password = (
+        typer.get_text_stream("stdin").readline().rstrip("\n")
+        if password_stdin
+        else getpass.getpass(f"password for {username}: ")
+    )
+    try:
+        with unit_of_work() as context:
+            user = service.check_credentials(
+                context.session,
+                clock=context.clock,
+                username=username,
+                password=password,
+                totp=totp,
+                limit=context.settings.sign_in_limit,
+            )
+            token, clear = service.issue_token(
+                context.session,
+                clock=context.clock,
+                user=user,
+                name="cli",
+                days=days or context.settings.token_days,
+            )
+            audit.append(
+                context.session,
+                key=context.audit_key,
+                clock=context.clock,
+                actor=user.username,
+                action="token.issue",
+                object_type="token",
+                object_id=token.id,
+                after={"name": token.name, "expires_at": token.expires_at.isoformat()},
+            )
+    except typer.Exit:
+        with unit_of_work() as context:  # a failed sign-in counts toward the limit
+            context.session.add(SignInFailure(username=username, at=context.clock.now()))
+        raise
+    typer.echo(clear)
