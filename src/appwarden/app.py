@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, FastAPI
 
 from appwarden import __version__
 from appwarden.api.deps import Context, authenticated
-from appwarden.api.problems import Problem, install_problem_handlers, problems
+from appwarden.api.problems import PROBLEM_MEDIA, Problem, install_problem_handlers, problems
 from appwarden.clock import Clock, SystemClock
 from appwarden.config import Settings
 from appwarden.db import make_engine, make_sessionmaker
@@ -52,9 +54,35 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     for router in _public_routers():
         app.include_router(router, prefix=API)
     _add_health(app)
-    app.openapi_schema = None
-    _ = Problem  # the problem schema is referenced by every declared error response
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every error in the OpenAPI document is a problem document, 422s included (FastAPI
+    would describe its validation errors as plain JSON, which is not what we send)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = Problem.model_json_schema()
+        reference = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status.startswith(("4", "5")):
+                        response["content"] = {PROBLEM_MEDIA: reference}
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_health(app: FastAPI) -> None:

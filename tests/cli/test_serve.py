@@ -1,0 +1,53 @@
+"""`appwarden serve` starts a real server: the schema is upgraded, health answers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_serve_upgrades_the_database_and_answers(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "APPWARDEN_DATA_DIR": str(tmp_path)}
+    env.pop("APPWARDEN_DATABASE_URL", None)
+    script = Path(sys.executable).with_name("appwarden")
+    server = subprocess.Popen(
+        [str(script), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+                assert time.monotonic() < deadline, "the server did not start in 30 s"
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        denied = httpx.get(f"http://127.0.0.1:{port}/api/v1/auth/me")
+        assert denied.status_code == 401
+        assert denied.headers["content-type"].startswith("application/problem+json")
+        assert (tmp_path / "appwarden.db").exists()
+        assert (tmp_path / "audit.key").stat().st_mode & 0o077 == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
