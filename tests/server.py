@@ -52,7 +52,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _postgres_url() -> Iterator[str]:
-    name = f"appwarden_test_{_worker()}"
+    name = f"appwarden_test_{os.getpid()}_{_worker()}"
     try:
         admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:

@@ -19,8 +19,11 @@ API = "/api/v1"
 def _protected_routers() -> list[APIRouter]:
     from appwarden.audit.views import router as audit
     from appwarden.auth.views import router as auth
+    from appwarden.catalog.views import router as catalog
+    from appwarden.decisions.views import router as determinations
+    from appwarden.waivers.views import router as waivers
 
-    return [auth, audit]
+    return [auth, audit, catalog, determinations, waivers]
 
 
 def _public_routers() -> list[APIRouter]:

@@ -3,6 +3,35 @@
 from appwarden.api.idempotency import IdempotencyRecord
 from appwarden.audit.models import AuditEvent
 from appwarden.auth.models import ApiToken, SignInFailure, User
+from appwarden.catalog.models import (
+    App,
+    Assessment,
+    Blob,
+    Publisher,
+    PublisherDomain,
+    Signer,
+    app_signers,
+)
 from appwarden.db import Base
+from appwarden.decisions.models import Determination, DeterminationEvent, DeterminationEvidence
+from appwarden.waivers.models import Waiver
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "IdempotencyRecord", "SignInFailure", "User"]
+__all__ = [
+    "ApiToken",
+    "App",
+    "Assessment",
+    "AuditEvent",
+    "Base",
+    "Blob",
+    "Determination",
+    "DeterminationEvent",
+    "DeterminationEvidence",
+    "IdempotencyRecord",
+    "Publisher",
+    "PublisherDomain",
+    "SignInFailure",
+    "Signer",
+    "User",
+    "Waiver",
+    "app_signers",
+]

@@ -48,7 +48,9 @@ def get_session(context: ContextDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a failed
+# commit is the response (a 5xx), never a success the client was already told about.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def authenticated(request: Request, context: ContextDep) -> Principal:

@@ -1,0 +1,1 @@
+"""Determinations: the decisions (ban, block, allow, monitor), their lifecycle and notices."""

@@ -1,0 +1,1 @@
+"""Waivers: exceptions to one determination for named devices or users, never blanket."""
