@@ -7,7 +7,7 @@ import json
 import typer
 
 from appwarden import __version__
-from appwarden.cli import audit, catalog, decisions, server, trackers, users, vet
+from appwarden.cli import audit, catalog, decisions, demo, server, trackers, users, vet
 from appwarden.vetting.model import json_schema
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command("vet")(vet.vet)
 app.add_typer(trackers.app, name="trackers")
 app.command("serve")(server.serve)
+app.command("demo")(demo.run)
 app.add_typer(server.app, name="db")
 app.add_typer(users.app, name="users")
 app.command("login")(users.login)
