@@ -7,7 +7,7 @@ import json
 import typer
 
 from appwarden import __version__
-from appwarden.cli import audit, catalog, decisions, demo, server, trackers, users, vet
+from appwarden.cli import audit, catalog, decisions, demo, server, trackers, users, vet, waivers
 from appwarden.vetting.model import json_schema
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(server.app, name="db")
 app.add_typer(users.app, name="users")
 app.command("login")(users.login)
 app.add_typer(audit.app, name="audit")
+app.add_typer(waivers.app, name="waivers")
 app.add_typer(catalog.app, name="apps")
 app.add_typer(catalog.publishers, name="publishers")
 app.add_typer(decisions.app, name="determinations")
