@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import JSON, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -104,3 +107,65 @@ def remember(
         )
     )
     session.flush()
+
+
+@dataclass(frozen=True)
+class Once:
+    """One creating request under its ``Idempotency-Key`` (if the client sent one)."""
+
+    key: str | None
+    route: str
+    digest: str
+    principal: Principal
+
+    @classmethod
+    def of(cls, request: Request, principal: Principal, payload: Any) -> Once:
+        route = f"{request.method} {request.url.path}"
+        return cls(key_of(request), route, fingerprint(payload), principal)
+
+    def replay(self, session: Session) -> JSONResponse | None:
+        """The first response, if this key was used before (422 if for another body)."""
+        return replay(
+            session, key=self.key, principal=self.principal, route=self.route, digest=self.digest
+        )
+
+    def remember(
+        self,
+        session: Session,
+        body: BaseModel,
+        *,
+        clock: Clock,
+        status_code: int = status.HTTP_201_CREATED,
+    ) -> JSONResponse:
+        """Store ``body`` as this key's response; return it as that response."""
+        content = body.model_dump(mode="json")
+        remember(
+            session,
+            key=self.key,
+            principal=self.principal,
+            route=self.route,
+            digest=self.digest,
+            status=status_code,
+            body=content,
+            clock=clock,
+        )
+        return JSONResponse(content, status_code=status_code)
+
+
+def idempotent(
+    session: Session,
+    *,
+    request: Request,
+    principal: Principal,
+    clock: Clock,
+    payload: Any,
+    create: Callable[[], BaseModel],
+    status_code: int = status.HTTP_201_CREATED,
+) -> JSONResponse:
+    """Run ``create`` once per ``Idempotency-Key``: a retry gets the first response, in
+    the same transaction as the effect (so the record exists only if the effect does)."""
+    once = Once.of(request, principal, payload)
+    hit = once.replay(session)
+    if hit is not None:
+        return hit
+    return once.remember(session, create(), clock=clock, status_code=status_code)

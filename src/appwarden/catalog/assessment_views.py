@@ -9,12 +9,13 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
+from appwarden.api.idempotency import Once
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
 from appwarden.catalog import service, uploads
 from appwarden.catalog.blobs import BlobStore
-from appwarden.catalog.http import CappedUploadRoute, Once
+from appwarden.catalog.http import CappedUploadRoute
 from appwarden.catalog.models import Assessment
 from appwarden.catalog.schemas import AssessmentSummary, UploadRead
 from appwarden.catalog.service import Acting

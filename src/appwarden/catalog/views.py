@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
+from appwarden.api.idempotency import idempotent
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
 from appwarden.auth.service import Principal
 from appwarden.catalog import service
 from appwarden.catalog.assessment_views import router as assessments_router
-from appwarden.catalog.http import idempotent
 from appwarden.catalog.models import App, Publisher
 from appwarden.catalog.schemas import (
     AppCreate,

@@ -8,19 +8,17 @@ its *who* column names. Creating calls honour ``Idempotency-Key``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, status
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
-from appwarden.api.idempotency import fingerprint, key_of, remember, replay
+from appwarden.api.idempotency import idempotent
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
-from appwarden.auth.service import Principal
 from appwarden.decisions import notices, reads, service
 from appwarden.decisions.lifecycle import Status, lifecycle
 from appwarden.decisions.schemas import (
@@ -51,27 +49,6 @@ BODIES: dict[str, type[TransitionBody]] = {
 
 def acting(context: ContextDep, session: SessionDep, principal: PrincipalDep) -> service.Acting:
     return service.Acting(session, context.clock, context.audit_key, context.settings, principal)
-
-
-def idempotent(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    context: ContextDep,
-    payload: Any,
-    make: Callable[[], BaseModel],
-    status_code: int = status.HTTP_201_CREATED,
-) -> Response:
-    """Run ``make`` once per ``Idempotency-Key``; a retry gets the first response again."""
-    key, route = key_of(request), f"{request.method} {request.url.path}"
-    digest = fingerprint(payload)
-    replayed = replay(session, key=key, principal=principal, route=route, digest=digest)
-    if replayed is not None:
-        return replayed
-    body = make().model_dump(mode="json")
-    remember(session, key=key, principal=principal, route=route, digest=digest,
-             status=status_code, body=body, clock=context.clock)  # fmt: skip
-    return JSONResponse(body, status_code=status_code)
 
 
 @router.get("/determinations", responses=problems(422), **guarded(Permission.read))
@@ -126,7 +103,14 @@ def create(
         return reads.detail(session, created, now=context.clock.now())
 
     payload = body.model_dump(mode="json")
-    return idempotent(request, session, principal, context, payload, make)
+    return idempotent(
+        session,
+        request=request,
+        principal=principal,
+        clock=context.clock,
+        payload=payload,
+        create=make,
+    )
 
 
 @router.get(
@@ -219,7 +203,14 @@ def reply(
         return reads.detail(session, done, now=context.clock.now())
 
     payload = body.model_dump(mode="json")
-    return idempotent(request, session, principal, context, payload, make)
+    return idempotent(
+        session,
+        request=request,
+        principal=principal,
+        clock=context.clock,
+        payload=payload,
+        create=make,
+    )
 
 
 def _body_parameter(model: type[TransitionBody]) -> inspect.Parameter:
@@ -255,7 +246,15 @@ def _transition_route(action: str) -> None:
             return reads.detail(session, done, now=context.clock.now())
 
         payload = given.model_dump(mode="json")
-        return idempotent(request, session, principal, context, payload, make, status.HTTP_200_OK)
+        return idempotent(
+            session,
+            request=request,
+            principal=principal,
+            clock=context.clock,
+            payload=payload,
+            create=make,
+            status_code=status.HTTP_200_OK,
+        )
 
     signature = inspect.signature(transition)
     parameters = [p for p in signature.parameters.values() if p.name != "body"]

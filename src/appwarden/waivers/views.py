@@ -7,10 +7,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
+from appwarden.api.idempotency import idempotent
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
-from appwarden.decisions.views import acting, idempotent
+from appwarden.decisions.views import acting
 from appwarden.waivers import service
 from appwarden.waivers.schemas import State, WaiverCreate, WaiverDecision, WaiverRead, WaiverRevoke
 
@@ -39,7 +40,14 @@ def request_waiver(
         return service.read(session, waiver, now=context.clock.now())
 
     payload = body.model_dump(mode="json")
-    return idempotent(request, session, principal, context, payload, make)
+    return idempotent(
+        session,
+        request=request,
+        principal=principal,
+        clock=context.clock,
+        payload=payload,
+        create=make,
+    )
 
 
 @router.get("/waivers", responses=problems(422), **guarded(Permission.read))
@@ -85,7 +93,15 @@ def approve_waiver(
         return service.read(session, waiver, now=context.clock.now())
 
     payload = given.model_dump(mode="json")
-    return idempotent(request, session, principal, context, payload, make, status.HTTP_200_OK)
+    return idempotent(
+        session,
+        request=request,
+        principal=principal,
+        clock=context.clock,
+        payload=payload,
+        create=make,
+        status_code=status.HTTP_200_OK,
+    )
 
 
 @router.post(
@@ -109,4 +125,12 @@ def revoke_waiver(
         return service.read(session, waiver, now=context.clock.now())
 
     payload = body.model_dump(mode="json")
-    return idempotent(request, session, principal, context, payload, make, status.HTTP_200_OK)
+    return idempotent(
+        session,
+        request=request,
+        principal=principal,
+        clock=context.clock,
+        payload=payload,
+        create=make,
+        status_code=status.HTTP_200_OK,
+    )
