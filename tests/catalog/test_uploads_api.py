@@ -63,6 +63,8 @@ def test_upload_ipa(env: Env, analyst: str) -> None:
     )
     assert report.status_code == 200
     assert report.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in report.headers["content-security-policy"]
+    assert report.headers["x-content-type-options"] == "nosniff"
     assert "com.kthcorp.helloworld" in report.text
 
 

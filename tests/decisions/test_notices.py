@@ -26,6 +26,8 @@ def test_preview_then_the_notice_as_sent(env: Env) -> None:
     preview = get(env, who.aude, f"/determinations/{number}/notice.html")
     assert preview.status_code == 200 and preview.headers["content-type"].startswith("text/html")
     assert "DRAFT — not sent" in preview.text
+    assert "script-src" not in preview.headers["content-security-policy"]
+    assert preview.headers["content-security-policy"].startswith("default-src 'none'")
     ok(act(env, who.ana, number, "send_notice"))
     sent = get(env, who.aude, f"/determinations/{number}/notice.html").text
     assert "DRAFT" not in sent

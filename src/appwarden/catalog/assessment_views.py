@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
+from appwarden.api.documents import document_html
 from appwarden.api.idempotency import Once
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
@@ -120,7 +121,7 @@ def get_assessment(assessment_id: int, session: SessionDep) -> JSONResponse:
 def assessment_report(assessment_id: int, session: SessionDep) -> HTMLResponse:
     """The assessment as a self-contained HTML report (nothing to fetch)."""
     assessment = service.get_assessment(session, assessment_id=assessment_id)
-    return HTMLResponse(render_html(Document.model_validate(assessment.document)))
+    return document_html(render_html(Document.model_validate(assessment.document)))
 
 
 router.include_router(uploads_router)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
+from appwarden.api.documents import document_html
 from appwarden.api.idempotency import idempotent
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
@@ -152,12 +153,12 @@ def _notice(session: SessionDep, context: ContextDep, determination_id: int) -> 
     responses=problems(404),
     **guarded(Permission.read),
 )
-def notice_html(determination_id: int, session: SessionDep, context: ContextDep) -> str:
+def notice_html(determination_id: int, session: SessionDep, context: ContextDep) -> HTMLResponse:
     """The vendor notice as printable HTML: as sent, or a marked draft before that."""
     determination = service.get(session, determination_id)
     if determination.notice_html is not None:
-        return determination.notice_html
-    return notices.html(_notice(session, context, determination_id))
+        return document_html(determination.notice_html)
+    return document_html(notices.html(_notice(session, context, determination_id)))
 
 
 @router.get(
