@@ -21,9 +21,10 @@ def _protected_routers() -> list[APIRouter]:
     from appwarden.auth.views import router as auth
     from appwarden.catalog.views import router as catalog
     from appwarden.decisions.views import router as determinations
+    from appwarden.fleet.views import router as fleet
     from appwarden.waivers.views import router as waivers
 
-    return [auth, audit, catalog, determinations, waivers]
+    return [auth, audit, catalog, determinations, waivers, fleet]
 
 
 def _public_routers() -> list[APIRouter]:

@@ -14,6 +14,7 @@ from appwarden.catalog.models import (
 )
 from appwarden.db import Base
 from appwarden.decisions.models import Determination, DeterminationEvent, DeterminationEvidence
+from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_group_members
 from appwarden.waivers.models import Waiver
 
 __all__ = [
@@ -26,6 +27,9 @@ __all__ = [
     "Determination",
     "DeterminationEvent",
     "DeterminationEvidence",
+    "Device",
+    "DeviceGroup",
+    "EnrollmentToken",
     "IdempotencyRecord",
     "Publisher",
     "PublisherDomain",
@@ -34,4 +38,5 @@ __all__ = [
     "User",
     "Waiver",
     "app_signers",
+    "device_group_members",
 ]

@@ -15,7 +15,7 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
-    read = "read"  # the catalog, assessments, determinations, waivers
+    read = "read"  # the catalog, assessments, determinations, waivers, devices, groups
     vet = "vet"  # upload and vet apps, edit publishers and apps
     propose = "propose"  # draft and propose determinations, send notices, record replies
     decide = "decide"  # approve, reject, rescind, renew determinations

@@ -7,7 +7,18 @@ import json
 import typer
 
 from appwarden import __version__
-from appwarden.cli import audit, catalog, decisions, demo, server, trackers, users, vet, waivers
+from appwarden.cli import (
+    audit,
+    catalog,
+    decisions,
+    demo,
+    fleet,
+    server,
+    trackers,
+    users,
+    vet,
+    waivers,
+)
 from appwarden.vetting.model import json_schema
 
 app = typer.Typer(
@@ -28,6 +39,8 @@ app.add_typer(waivers.app, name="waivers")
 app.add_typer(catalog.app, name="apps")
 app.add_typer(catalog.publishers, name="publishers")
 app.add_typer(decisions.app, name="determinations")
+app.add_typer(fleet.groups, name="groups")
+app.add_typer(fleet.devices, name="devices")
 
 
 @app.command()

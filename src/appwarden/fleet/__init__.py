@@ -1,0 +1,1 @@
+"""The fleet: devices, device groups (static members and attribute rules), enrollment."""

@@ -1,0 +1,216 @@
+"""Enrollment tokens and their redemption: how a phone becomes a managed device.
+
+An operator creates a token for one group, valid until a time and for a number of uses.
+The clear value (``aw_enroll_…``) is shown once; only its SHA-256 is stored. A device
+redeems it with its Ed25519 public key (raw 32 bytes, base64) and becomes a static member
+of the token's group. :func:`reenroll` gives a known device a new key the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from appwarden.clock import Clock
+from appwarden.errors import Invalid, InvalidTransition, NotFound, Unauthenticated
+from appwarden.fleet import service
+from appwarden.fleet.models import Device, EnrollmentToken, device_group_members
+from appwarden.fleet.service import Acting, device_snapshot, record
+from appwarden.policy.model import OWNERSHIPS, PLATFORMS
+
+TOKEN_PREFIX = "aw_enroll_"  # noqa: S105 (a marker that makes leaked tokens easy to find)
+DEVICE_PREFIX = "dev_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+def public_key(value: str) -> str:
+    """A base64 Ed25519 public key (raw 32 bytes), normalised; anything else is refused."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("the public key must be base64 (standard alphabet)") from None
+    if len(raw) != 32:
+        raise Invalid(f"an Ed25519 public key is 32 bytes, not {len(raw)}")
+    return base64.b64encode(raw).decode()
+
+
+def create_token(
+    session: Session,
+    *,
+    clock: Clock,
+    acting: Acting,
+    group_id: int,
+    expires_in: timedelta,
+    max_uses: int,
+) -> tuple[EnrollmentToken, str]:
+    """A new token for ``group_id``; returns the row and the clear value (shown once)."""
+    if max_uses < 1:
+        raise Invalid("an enrollment token needs at least one use")
+    if expires_in <= timedelta(0):
+        raise Invalid("an enrollment token must expire in the future")
+    group = service.get_group(session, group_id=group_id)
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
+    token = EnrollmentToken(
+        group_id=group.id,
+        token_sha256=hash_token(clear),
+        created_by=acting.actor,
+        created_at=now,
+        expires_at=now + expires_in,
+        max_uses=max_uses,
+        uses=0,
+    )
+    session.add(token)
+    session.flush()
+    record(
+        session,
+        clock=clock,
+        acting=acting,
+        action="enrollment_token.create",
+        object_type="enrollment_token",
+        object_id=token.id,
+        after={
+            "group_id": group.id,
+            "expires_at": token.expires_at.isoformat(),
+            "max_uses": max_uses,
+        },
+    )
+    return token, clear
+
+
+def tokens_query(*, group_id: int | None = None) -> Select[EnrollmentToken]:
+    query = select(EnrollmentToken).order_by(EnrollmentToken.id)
+    if group_id is not None:
+        query = query.where(EnrollmentToken.group_id == group_id)
+    return query
+
+
+def _spend(session: Session, clock: Clock, clear: str) -> EnrollmentToken:
+    """The token for ``clear``, locked and with one use taken; a clear error otherwise."""
+    token = session.scalar(
+        select(EnrollmentToken)
+        .where(EnrollmentToken.token_sha256 == hash_token(clear))
+        .with_for_update()
+    )
+    if token is None:
+        raise Unauthenticated("unknown enrollment token")
+    if clock.now() >= token.expires_at:
+        raise Unauthenticated(f"the enrollment token expired at {token.expires_at.isoformat()}")
+    if token.uses >= token.max_uses:
+        raise Unauthenticated(f"the enrollment token was used up ({token.max_uses} uses)")
+    token.uses += 1
+    return token
+
+
+def _one_of(what: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise Invalid(f"the {what} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _text(value: str | None, what: str) -> str | None:
+    clean = " ".join((value or "").split())
+    if len(clean) > 200:
+        raise Invalid(f"the {what} is longer than 200 characters")
+    return clean or None
+
+
+def redeem_enrollment(
+    session: Session,
+    *,
+    clock: Clock,
+    audit_key: bytes,
+    token: str,
+    platform: str,
+    ownership: str,
+    public_key_b64: str,
+    department: str | None = None,
+    user_name: str | None = None,
+    supervised: bool = False,
+    source: str = "agent",
+) -> Device:
+    """Enroll a new device with ``token``: it joins the token's group as a static member.
+
+    An unknown, expired or used-up token is refused (401) and nothing is written; so is
+    malformed input (422), checked before the token is spent."""
+    key = public_key(public_key_b64)
+    _one_of("platform", platform, PLATFORMS)
+    _one_of("ownership", ownership, OWNERSHIPS)
+    spent = _spend(session, clock, token)
+    device = Device(
+        id=DEVICE_PREFIX + secrets.token_hex(10),
+        platform=platform,
+        ownership=ownership,
+        department=_text(department, "department"),
+        user_name=_text(user_name, "user name"),
+        supervised=supervised,
+        state="active",
+        public_key=key,
+        enrolled_at=clock.now(),
+        last_seen_at=None,
+        source=source,
+    )
+    session.add(device)
+    session.flush()
+    session.execute(
+        device_group_members.insert().values(group_id=spent.group_id, device_id=device.id)
+    )
+    record(
+        session,
+        clock=clock,
+        acting=Acting(actor=f"device:{device.id}", audit_key=audit_key),
+        action="device.enroll",
+        object_type="device",
+        object_id=device.id,
+        after=device_snapshot(device)
+        | {"enrollment_token_id": spent.id, "group_id": spent.group_id},
+    )
+    return device
+
+
+def reenroll(
+    session: Session,
+    *,
+    clock: Clock,
+    audit_key: bytes,
+    token: str,
+    device_id: str,
+    public_key_b64: str,
+) -> Device:
+    """Give a known device a new key with a new token (after a revoked key, a lost and
+    found phone, a factory reset). A retired device stays retired (409)."""
+    key = public_key(public_key_b64)
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}")
+    if device.state == "retired":
+        raise InvalidTransition(f"device {device.id} is retired; enroll it as a new device")
+    spent = _spend(session, clock, token)
+    before = device_snapshot(device)
+    device.public_key = key
+    device.state = "active"
+    if not service.is_member(session, spent.group_id, device.id):
+        session.execute(
+            device_group_members.insert().values(group_id=spent.group_id, device_id=device.id)
+        )
+    session.flush()
+    record(
+        session,
+        clock=clock,
+        acting=Acting(actor=f"device:{device.id}", audit_key=audit_key),
+        action="device.reenroll",
+        object_type="device",
+        object_id=device.id,
+        before=before,
+        after=device_snapshot(device) | {"enrollment_token_id": spent.id},
+    )
+    return device

@@ -1,0 +1,76 @@
+"""Which groups a device is in: static memberships and attribute rules (one test, in
+Python for one device and in SQL for listing), and the device as the policy compiler
+sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, select
+from sqlalchemy.orm import Session
+
+from appwarden.fleet.models import Device, DeviceGroup, device_group_members
+from appwarden.policy.model import DeviceInput
+
+
+def rule_matches(rule: dict[str, Any] | None, device: Device) -> bool:
+    """Whether ``device`` meets every condition of ``rule`` (no rule: no match)."""
+    if not rule:
+        return False
+    return all(_meets(device, key, value) for key, value in rule.items())
+
+
+def _meets(device: Device, key: str, value: Any) -> bool:
+    if key == "platform":
+        return device.platform in value
+    if key == "ownership":
+        return device.ownership in value
+    if key == "department":
+        return (device.department or "").lower() in {v.lower() for v in value}
+    if key == "supervised":
+        return device.supervised is bool(value)
+    return False  # an unknown condition matches nothing rather than everything
+
+
+def rule_clause(rule: dict[str, Any] | None) -> ColumnElement[bool]:
+    """The same test as :func:`rule_matches`, as SQL over ``devices``."""
+    if not rule:
+        return false()
+    clauses: list[ColumnElement[bool]] = []
+    if "platform" in rule:
+        clauses.append(Device.platform.in_(rule["platform"]))
+    if "ownership" in rule:
+        clauses.append(Device.ownership.in_(rule["ownership"]))
+    if "department" in rule:
+        clauses.append(func.lower(Device.department).in_([v.lower() for v in rule["department"]]))
+    if "supervised" in rule:
+        clauses.append(Device.supervised.is_(bool(rule["supervised"])))
+    return and_(*clauses)
+
+
+def groups_of(session: Session, device: Device) -> list[DeviceGroup]:
+    """Every group the device is in: static memberships ∪ rule matches, by name."""
+    static = set(
+        session.scalars(
+            select(device_group_members.c.group_id).where(
+                device_group_members.c.device_id == device.id
+            )
+        )
+    )
+    groups = session.scalars(
+        select(DeviceGroup).where(DeviceGroup.id.in_(static) | DeviceGroup.rule.is_not(None))
+    )
+    found = [g for g in groups if g.id in static or rule_matches(g.rule, device)]
+    return sorted(found, key=lambda g: g.name)
+
+
+def device_input(session: Session, device: Device) -> DeviceInput:
+    """What the policy compiler needs to know about a device."""
+    return DeviceInput(
+        device_id=device.id,
+        platform=device.platform,
+        ownership=device.ownership,
+        supervised=device.supervised,
+        user=device.user_name,
+        groups=[g.name for g in groups_of(session, device)],
+    )
