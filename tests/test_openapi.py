@@ -28,8 +28,16 @@ def test_every_operation_declares_its_access_and_errors(tmp_path: Path) -> None:
             where = f"{method.upper()} {path}"
             responses = operation["responses"]
             public = operation.get("x-public") is True
-            assert public or "x-permission" in operation, f"{where}: no declared permission"
-            if not public:
+            device = operation.get("x-device") is True
+            # Device routes (the device protocol under /v1/) are signed by the device, not
+            # guarded by a user permission; nothing else may be one, and they only that.
+            assert device == path.startswith("/v1/"), f"{where}: x-device iff under /v1/"
+            if device:
+                assert not public and "x-permission" not in operation, f"{where}: mixed access"
+                assert "401" in responses, f"{where}: 401 not declared"
+            else:
+                assert public or "x-permission" in operation, f"{where}: no declared permission"
+            if not public and not device:
                 assert {"401", "403"} <= set(responses), f"{where}: 401/403 not declared"
             if operation.get("parameters") or operation.get("requestBody"):
                 assert "422" in responses, f"{where}: 422 not declared"

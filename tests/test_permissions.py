@@ -22,8 +22,11 @@ ROLES = [role.value for role in Role]
 _ROW = re.compile(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/[^`]*)` \| (.+) \|$")
 
 
+DEVICE = "device"  # device-signed routes of the device protocol (/v1/…), not user permissions
+
+
 def load_matrix() -> dict[tuple[str, str], dict[str, bool] | str]:
-    """(method, path) → {role: allowed} or "public", from the table in docs/permissions.md."""
+    """(method, path) → {role: allowed}, "public" or "device", from docs/permissions.md."""
     matrix: dict[tuple[str, str], dict[str, bool] | str] = {}
     for line in DOC.read_text(encoding="utf-8").splitlines():
         match = _ROW.match(line.strip())
@@ -33,8 +36,8 @@ def load_matrix() -> dict[tuple[str, str], dict[str, bool] | str]:
         cells = [c.strip() for c in rest.split("|")]
         key = (method, path)
         assert key not in matrix, f"{method} {path} appears twice"
-        if cells[0] == "public":
-            matrix[key] = "public"
+        if cells[0] in ("public", DEVICE):
+            matrix[key] = cells[0]
             continue
         assert len(cells) == len(ROLES) + 1, f"{method} {path}: expected permission + 5 roles"
         matrix[key] = {role: cell == "yes" for role, cell in zip(ROLES, cells[1:], strict=True)}
@@ -42,13 +45,15 @@ def load_matrix() -> dict[tuple[str, str], dict[str, bool] | str]:
 
 
 def app_routes(tmp_path: Path) -> dict[tuple[str, str], str | None]:
-    """(method, path) → declared permission (None for public) of every API route."""
+    """(method, path) → declared permission (None for public, "device" for device-signed
+    routes) of every route."""
     schema = create_app(Settings(data_dir=tmp_path, audit_key="k")).openapi()
     routes: dict[tuple[str, str], str | None] = {}
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             if method in ("get", "post", "put", "patch", "delete"):
-                routes[(method.upper(), path)] = operation.get("x-permission")
+                device = operation.get("x-device") is True
+                routes[(method.upper(), path)] = DEVICE if device else operation.get("x-permission")
     return routes
 
 
@@ -62,6 +67,11 @@ def test_matrix_matches_declared_permissions(tmp_path: Path) -> None:
     matrix = load_matrix()
     for key, permission in app_routes(tmp_path).items():
         row = matrix[key]
+        if permission == DEVICE:
+            assert row == DEVICE, f"{key}: the app serves it as a device-signed route"
+            assert key[1].startswith("/v1/"), f"{key}: device routes live under /v1/"
+            continue
+        assert row != DEVICE, f"{key}: the matrix says device, the app does not"
         if permission is None:
             assert row == "public", f"{key}: the app serves it without a permission"
             continue
@@ -81,7 +91,7 @@ def test_every_role_on_every_route(env: Env) -> None:
     matrix = load_matrix()
     tokens = {role: env.user(f"user-{role}", Role(role)) for role in ROLES}
     for (method, path), row in matrix.items():
-        if row == "public" or not path.startswith("/api/"):
+        if row in ("public", DEVICE) or not path.startswith("/api/"):
             continue
         assert isinstance(row, dict)
         for role, allowed in row.items():

@@ -26,6 +26,9 @@ def main() -> None:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             permission = operation.get("x-permission")
+            if operation.get("x-device") is True:
+                print(f"| `{method.upper()} {path}` | device |")
+                continue
             if permission is None:
                 print(f"| `{method.upper()} {path}` | public |")
                 continue

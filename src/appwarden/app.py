@@ -33,6 +33,14 @@ def _public_routers() -> list[APIRouter]:
     return [sign_in]
 
 
+def _mount_device_protocol(app: FastAPI) -> None:
+    """The device protocol, on purpose outside the REST API and its user tokens: devices
+    authenticate by signing each request (see :mod:`appwarden.protocol.v1.signing`)."""
+    from appwarden.protocol.v1.views import PREFIX, router
+
+    app.include_router(router, prefix=PREFIX)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the app for ``settings``; nothing is created at import time."""
     engine = make_engine(settings.database, pool_size=settings.db_pool_size)
@@ -57,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         app.include_router(router, prefix=API, **protected)  # type: ignore[arg-type]
     for router in _public_routers():
         app.include_router(router, prefix=API)
+    _mount_device_protocol(app)
     _add_health(app)
     _document_problems(app)
     return app

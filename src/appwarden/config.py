@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     sign_in_limit: int = Field(
         default=5, gt=0, description="Failed sign-ins per user name in 15 minutes before 429."
     )
+    enroll_limit: int = Field(
+        default=20, gt=0, description="Enrollment attempts per client address in 15 minutes."
+    )
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:

@@ -15,6 +15,7 @@ from appwarden.catalog.models import (
 from appwarden.db import Base
 from appwarden.decisions.models import Determination, DeterminationEvent, DeterminationEvidence
 from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_group_members
+from appwarden.protocol.models import DeviceNonce, EnrollmentAttempt
 from appwarden.waivers.models import Waiver
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "DeterminationEvidence",
     "Device",
     "DeviceGroup",
+    "DeviceNonce",
+    "EnrollmentAttempt",
     "EnrollmentToken",
     "IdempotencyRecord",
     "Publisher",

@@ -1,0 +1,41 @@
+"""Bodies of the device protocol v1 (examples in docs/protocol.md are checked against them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EnrollRequest(BaseModel):
+    """Redeem an enrollment token with the device's Ed25519 public key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200, description="The enrollment token.")
+    platform: Literal["android", "ios"]
+    ownership: Literal["corporate", "byod", "contractor"]
+    department: str | None = Field(default=None, max_length=200)
+    user_name: str | None = Field(default=None, max_length=200)
+    supervised: bool = False
+    public_key: str = Field(
+        min_length=1, max_length=100, description="Raw 32-byte Ed25519 public key, base64."
+    )
+
+
+class EnrollResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: str
+
+
+class DeviceRecord(BaseModel):
+    """The device's own record, as the server holds it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    platform: Literal["android", "ios"]
+    ownership: Literal["corporate", "byod", "contractor"]
+    state: Literal["active", "lost"]
+    groups: list[str] = Field(description="Group names: static memberships and rule matches.")

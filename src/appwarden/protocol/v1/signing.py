@@ -1,0 +1,167 @@
+"""Device request authentication: every request after enrollment is signed with the
+device's Ed25519 key.
+
+Headers: ``X-AppWarden-Device`` (device id), ``X-AppWarden-Timestamp`` (unix seconds),
+``X-AppWarden-Nonce`` (16-64 URL-safe characters), ``X-AppWarden-Signature`` (base64 of the
+64-byte signature) over the canonical string::
+
+    AW1\\n{METHOD}\\n{path with query}\\n{sha256 hex of body}\\n{timestamp}\\n{nonce}
+
+A request outside ±300 s of the server's clock, with a nonce the device already used
+within that window, from an unknown or retired device or one whose key was revoked, or
+with a signature that does not verify is refused with 401. Lost devices may still
+authenticate, so they can report. :func:`signed_headers` is the client side.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from fastapi import Depends, Request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from appwarden.api.deps import ContextDep
+from appwarden.errors import Unauthenticated
+from appwarden.fleet.models import Device
+from appwarden.protocol.models import DeviceNonce
+
+SCHEME = "AW1"
+WINDOW = timedelta(seconds=300)
+DEVICE_HEADER = "X-AppWarden-Device"
+TIMESTAMP_HEADER = "X-AppWarden-Timestamp"
+NONCE_HEADER = "X-AppWarden-Nonce"
+SIGNATURE_HEADER = "X-AppWarden-Signature"
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def canonical(method: str, target: str, body: bytes, timestamp: str, nonce: str) -> bytes:
+    """The bytes a device signs: ``target`` is the path with its query (``/v1/x?a=1``)."""
+    digest = hashlib.sha256(body).hexdigest()
+    return f"{SCHEME}\n{method.upper()}\n{target}\n{digest}\n{timestamp}\n{nonce}".encode()
+
+
+def signed_headers(
+    key: Ed25519PrivateKey,
+    *,
+    device_id: str,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    timestamp: int,
+    nonce: str | None = None,
+) -> dict[str, str]:
+    """The four headers of a signed request (what an agent sends)."""
+    nonce = nonce or secrets.token_urlsafe(24)
+    signature = key.sign(canonical(method, target, body, str(timestamp), nonce))
+    return {
+        DEVICE_HEADER: device_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: base64.b64encode(signature).decode(),
+    }
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What the signature covers, read from the request before any database work."""
+
+    device_id: str
+    timestamp: int
+    nonce: str
+    signature: bytes
+    message: bytes
+
+
+def _header(request: Request, name: str) -> str:
+    value = request.headers.get(name, "").strip()
+    if not value:
+        raise Unauthenticated(f"a signed device request needs the {name} header")
+    return value
+
+
+async def read_signed_request(request: Request) -> SignedRequest:
+    """The signed parts of the request; a missing or malformed header is a 401."""
+    device_id = _header(request, DEVICE_HEADER)
+    timestamp = _header(request, TIMESTAMP_HEADER)
+    nonce = _header(request, NONCE_HEADER)
+    signature = _header(request, SIGNATURE_HEADER)
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise Unauthenticated(f"{TIMESTAMP_HEADER} must be unix seconds")
+    if not _NONCE.match(nonce):
+        raise Unauthenticated(f"{NONCE_HEADER} must be 16-64 URL-safe characters")
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise Unauthenticated(f"{SIGNATURE_HEADER} must be base64") from None
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    target = request.url.path + (f"?{query}" if query else "")
+    body = await request.body()
+    return SignedRequest(
+        device_id=device_id[:64],
+        timestamp=int(timestamp),
+        nonce=nonce,
+        signature=raw,
+        message=canonical(request.method, target, body, timestamp, nonce),
+    )
+
+
+def _verify(public_key_b64: str, signature: bytes, message: bytes) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+        key.verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def authenticate_device(
+    request: Request,
+    context: ContextDep,
+    signed: Annotated[SignedRequest, Depends(read_signed_request)],
+) -> Device:
+    """The device that signed the request, or 401 (as a problem document).
+
+    Runs in a transaction of its own, so a replay is refused even if the route fails."""
+    now = context.clock.now()
+    if abs(now.timestamp() - signed.timestamp) > WINDOW.total_seconds():
+        raise Unauthenticated("the request timestamp is outside the ±300 s window")
+    refused = Unauthenticated("unknown device, revoked key or bad signature")
+    try:
+        with context.sessions() as session, session.begin():
+            device = session.get(Device, signed.device_id)
+            if device is None or device.state == "retired" or device.public_key is None:
+                raise refused
+            if not _verify(device.public_key, signed.signature, signed.message):
+                raise refused
+            session.execute(
+                delete(DeviceNonce).where(
+                    DeviceNonce.device_id == device.id, DeviceNonce.seen_at < now - WINDOW
+                )
+            )
+            seen = session.scalar(
+                select(DeviceNonce.id).where(
+                    DeviceNonce.device_id == device.id, DeviceNonce.nonce == signed.nonce
+                )
+            )
+            if seen is not None:
+                raise Unauthenticated("this nonce was already used; sign with a new one")
+            session.add(DeviceNonce(device_id=device.id, nonce=signed.nonce, seen_at=now))
+            device.last_seen_at = now
+            session.flush()
+    except IntegrityError:  # the same nonce, concurrently
+        raise Unauthenticated("this nonce was already used; sign with a new one") from None
+    request.state.device = device
+    return device
+
+
+DeviceDep = Annotated[Device, Depends(authenticate_device)]
