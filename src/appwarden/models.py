@@ -14,6 +14,7 @@ from appwarden.catalog.models import (
 )
 from appwarden.db import Base
 from appwarden.decisions.models import Determination, DeterminationEvent, DeterminationEvidence
+from appwarden.enforcement.models import DevicePolicyVersion
 from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_group_members
 from appwarden.protocol.models import DeviceNonce, EnrollmentAttempt
 from appwarden.waivers.models import Waiver
@@ -31,6 +32,7 @@ __all__ = [
     "Device",
     "DeviceGroup",
     "DeviceNonce",
+    "DevicePolicyVersion",
     "EnrollmentAttempt",
     "EnrollmentToken",
     "IdempotencyRecord",

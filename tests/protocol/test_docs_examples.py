@@ -9,13 +9,19 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from appwarden.api.problems import Problem
-from appwarden.protocol.v1.schemas import DeviceRecord, EnrollRequest, EnrollResponse
+from appwarden.protocol.v1.schemas import (
+    DeviceRecord,
+    EnrollRequest,
+    EnrollResponse,
+    PolicyResponse,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 SCHEMAS: dict[str, type[BaseModel]] = {
     "EnrollRequest": EnrollRequest,
     "EnrollResponse": EnrollResponse,
     "DeviceRecord": DeviceRecord,
+    "PolicyResponse": PolicyResponse,
     "Problem": Problem,
 }
 _EXAMPLE = re.compile(r"<!-- example: (\w+) -->\s*```json\n(.*?)```", re.DOTALL)

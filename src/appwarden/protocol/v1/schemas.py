@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,3 +39,17 @@ class DeviceRecord(BaseModel):
     ownership: Literal["corporate", "byod", "contractor"]
     state: Literal["active", "lost"]
     groups: list[str] = Field(description="Group names: static memberships and rule matches.")
+
+
+class PolicyResponse(BaseModel):
+    """The device's policy: the compiled document, its content hash and its version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, description="Grows by one each time this device's policy changes.")
+    etag: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the canonical JSON of `policy`."
+    )
+    policy: dict[str, Any] = Field(
+        description="The compiled document (see docs/policy.md); equal inputs, equal document."
+    )

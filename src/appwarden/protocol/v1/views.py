@@ -7,22 +7,33 @@ Enrollment is rate-limited per client address; every other route is signed
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import delete, func, select
 
 from appwarden.api.deps import ContextDep, SessionDep
 from appwarden.api.problems import problems
+from appwarden.enforcement.service import current_policy
 from appwarden.errors import RateLimited
 from appwarden.fleet.enrollment import redeem_enrollment
 from appwarden.fleet.membership import groups_of
 from appwarden.protocol.models import EnrollmentAttempt
-from appwarden.protocol.v1.schemas import DeviceRecord, EnrollRequest, EnrollResponse
+from appwarden.protocol.v1.schemas import (
+    DeviceRecord,
+    EnrollRequest,
+    EnrollResponse,
+    PolicyResponse,
+)
 from appwarden.protocol.v1.signing import DeviceDep
 
 PREFIX = "/v1"
 ENROLL_WINDOW = timedelta(minutes=15)
 DEVICE_ROUTE = {"x-device": True}
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the policy still has the ETag sent."}
+}
 
 router = APIRouter(tags=["device protocol v1"])
 
@@ -85,3 +96,37 @@ def own_record(device: DeviceDep, session: SessionDep) -> DeviceRecord:
         state=device.state,  # type: ignore[arg-type]
         groups=groups,
     )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (quoted or not, weak or not)."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        tag = candidate.strip().removeprefix("W/").strip('"')
+        if tag in ("*", etag):
+            return True
+    return False
+
+
+@router.get(
+    "/policy",
+    response_model=PolicyResponse,
+    responses={**NOT_MODIFIED, **problems(401, 422)},
+    openapi_extra=DEVICE_ROUTE,
+)
+def policy(
+    device: DeviceDep,
+    session: SessionDep,
+    context: ContextDep,
+    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Response:
+    """The signing device's policy with its version; ``304`` if ``If-None-Match`` holds its
+    current ETag."""
+    compiled, version = current_policy(session, device, now=context.clock.now())
+    etag = compiled.etag
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
+    if _matches(if_none_match, etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    body = PolicyResponse(version=version, etag=etag, policy=compiled.document())
+    return JSONResponse(body.model_dump(mode="json"), headers=headers)
