@@ -116,7 +116,7 @@ DEMO_INSTRUMENT = (
 
 def seed_catalog(session: Session, *, clock: Clock, key: bytes) -> dict[str, int]:
     """The 2023 publishers (TikTok as ByteDance's affiliate) and their apps; ids by name."""
-    acting = catalog.Acting("ana", key)
+    acting = audit.Acting("ana", key)
     ids: dict[str, int] = {}
     for name, country, parent, domains in PUBLISHERS:
         existing = session.scalar(select(Publisher).where(Publisher.name == name))
@@ -208,7 +208,7 @@ def vet_folder(
                     uploads.record_upload(
                         session,
                         clock=clock,
-                        acting=catalog.Acting("ana", key),
+                        acting=audit.Acting("ana", key),
                         store=store,
                         staged=staged,
                         document=document,

@@ -121,7 +121,7 @@ def test_a_failure_after_the_file_was_stored_removes_it(
     """The file is written before the transaction commits; if it then rolls back, the
     file goes too."""
     before = counts(env)
-    record = uploads.service.record
+    record = uploads.record
     seen: list[list[Path]] = []
 
     def failing_last(*args: Any, **kwargs: Any) -> None:
@@ -130,7 +130,7 @@ def test_a_failure_after_the_file_was_stored_removes_it(
             raise RuntimeError("the database went away")
         record(*args, **kwargs)
 
-    monkeypatch.setattr(uploads.service, "record", failing_last)
+    monkeypatch.setattr(uploads, "record", failing_last)
     with pytest.raises(RuntimeError):
         upload_fixture(env, analyst, URZIP)
     assert len(seen) == 1 and len(seen[0]) == 1  # the file was there...

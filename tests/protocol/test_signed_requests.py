@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, select
 
+from appwarden.audit.service import Acting
 from appwarden.fleet import service
 from appwarden.fleet.models import Device
 from appwarden.protocol.models import DeviceNonce, EnrollmentAttempt
@@ -65,8 +66,8 @@ def _get(
     return env.client.get(target, headers=headers)
 
 
-def _acting(env: Env) -> service.Acting:
-    return service.Acting(actor="ops", audit_key=env.settings.audit_secret())
+def _acting(env: Env) -> Acting:
+    return Acting(actor="ops", audit_key=env.settings.audit_secret())
 
 
 def test_enrolled_device_reads_its_own_record(env: Env, operator: str) -> None:

@@ -151,3 +151,37 @@ def as_record(event: AuditEvent) -> dict[str, Any]:
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who makes a change, and the key its audit event is chained with (the catalog's and
+    the fleet's services take this; decisions carry a fuller context of their own)."""
+
+    actor: str
+    audit_key: bytes
+
+
+def record(
+    session: Session,
+    *,
+    clock: Clock,
+    acting: Acting,
+    action: str,
+    object_type: str,
+    object_id: int | str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Append the audit event of a change made by ``acting``."""
+    append(
+        session,
+        key=acting.audit_key,
+        clock=clock,
+        actor=acting.actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+    )

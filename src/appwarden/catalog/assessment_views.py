@@ -13,13 +13,13 @@ from appwarden.api.documents import document_html
 from appwarden.api.idempotency import Once
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
+from appwarden.audit.service import Acting
 from appwarden.auth.roles import Permission
 from appwarden.catalog import service, uploads
 from appwarden.catalog.blobs import BlobStore
 from appwarden.catalog.http import CappedUploadRoute
 from appwarden.catalog.models import Assessment
 from appwarden.catalog.schemas import AssessmentSummary, UploadRead
-from appwarden.catalog.service import Acting
 from appwarden.reports import render_html
 from appwarden.vetting.model import Assessment as Document
 

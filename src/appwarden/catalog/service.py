@@ -6,50 +6,16 @@ Every change appends an audit event in the same transaction, so the API and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from appwarden.audit import service as audit
+from appwarden.audit.service import Acting, record
 from appwarden.catalog import validation
 from appwarden.catalog.models import App, Assessment, Publisher, PublisherDomain
 from appwarden.clock import Clock
 from appwarden.errors import Conflict, Invalid, NotFound
-
-
-@dataclass(frozen=True)
-class Acting:
-    """Who makes a change, and the key its audit event is chained with."""
-
-    actor: str
-    audit_key: bytes
-
-
-def record(
-    session: Session,
-    *,
-    clock: Clock,
-    acting: Acting,
-    action: str,
-    object_type: str,
-    object_id: int | str,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    audit.append(
-        session,
-        key=acting.audit_key,
-        clock=clock,
-        actor=acting.actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=before,
-        after=after,
-    )
-
 
 # ----------------------------------------------------------------- publishers
 

@@ -15,11 +15,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from appwarden.audit.service import Acting, record
 from appwarden.catalog import service
 from appwarden.catalog.blobs import BlobStore, Staged, discard_unless_committed
 from appwarden.catalog.models import App, Assessment, Blob, Signer, app_signers
 from appwarden.catalog.schemas import AppRead, AssessmentSummary, BlobRead, SignerRead, UploadRead
-from appwarden.catalog.service import Acting
 from appwarden.clock import Clock
 from appwarden.config import Settings
 from appwarden.errors import DomainError, Invalid
@@ -230,7 +230,7 @@ def record_upload(
     )
     session.add(assessment)
     session.flush()
-    service.record(
+    record(
         session,
         clock=clock,
         acting=acting,

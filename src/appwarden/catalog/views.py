@@ -13,6 +13,7 @@ from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
 from appwarden.api.idempotency import idempotent
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
+from appwarden.audit.service import Acting
 from appwarden.auth.roles import Permission
 from appwarden.auth.service import Principal
 from appwarden.catalog import service
@@ -34,7 +35,6 @@ from appwarden.catalog.schemas import (
     PublisherUpdate,
     SignerRead,
 )
-from appwarden.catalog.service import Acting
 
 router = APIRouter(tags=["catalog"])
 

@@ -13,11 +13,11 @@ from typing import Annotated
 
 import typer
 
+from appwarden.audit.service import Acting
 from appwarden.auth.roles import Permission
 from appwarden.catalog import service, uploads
 from appwarden.catalog.blobs import BlobStore
 from appwarden.catalog.schemas import AppRead, PublisherRead
-from appwarden.catalog.service import Acting
 from appwarden.cli.acting import acting_as, unit_of_work
 from appwarden.config import get_settings
 from appwarden.errors import DomainError

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from appwarden.audit.service import Acting
 from appwarden.auth.roles import Permission
 from appwarden.cli.acting import CliContext, acting_as, unit_of_work
 from appwarden.errors import Invalid
@@ -21,7 +22,6 @@ from appwarden.fleet import enrollment, service
 from appwarden.fleet.models import Device
 from appwarden.fleet.reads import device_detail, device_read, group_read
 from appwarden.fleet.schemas import GroupRule
-from appwarden.fleet.service import Acting
 
 groups = typer.Typer(help="Device groups: static members, attribute rules, enrollment tokens.")
 devices = typer.Typer(help="Managed devices: list, show, retire, report lost, revoke the key.")

@@ -17,11 +17,12 @@ from datetime import timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from appwarden.audit.service import Acting, record
 from appwarden.clock import Clock
 from appwarden.errors import Invalid, InvalidTransition, NotFound, Unauthenticated
 from appwarden.fleet import service
 from appwarden.fleet.models import Device, EnrollmentToken, device_group_members
-from appwarden.fleet.service import Acting, device_snapshot, record
+from appwarden.fleet.service import device_snapshot
 from appwarden.policy.model import OWNERSHIPS, PLATFORMS
 
 TOKEN_PREFIX = "aw_enroll_"  # noqa: S105 (a marker that makes leaked tokens easy to find)

@@ -8,13 +8,12 @@ between groups by itself. Enrollment is in :mod:`appwarden.fleet.enrollment`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from appwarden.audit import service as audit
+from appwarden.audit.service import Acting, record
 from appwarden.clock import Clock
 from appwarden.decisions.models import Determination
 from appwarden.errors import Conflict, Invalid, InvalidTransition, NotFound
@@ -25,38 +24,6 @@ from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_
 EVERY_DEVICE = "*"
 _LIVE = ("draft", "proposed", "notice", "in_force")
 _UNCHANGED: Any = object()
-
-
-@dataclass(frozen=True)
-class Acting:
-    """Who makes a change, and the key its audit event is chained with."""
-
-    actor: str
-    audit_key: bytes
-
-
-def record(
-    session: Session,
-    *,
-    clock: Clock,
-    acting: Acting,
-    action: str,
-    object_type: str,
-    object_id: int | str,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    audit.append(
-        session,
-        key=acting.audit_key,
-        clock=clock,
-        actor=acting.actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=before,
-        after=after,
-    )
 
 
 # --------------------------------------------------------------------- groups

@@ -14,6 +14,7 @@ from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
 from appwarden.api.idempotency import Once
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
+from appwarden.audit.service import Acting
 from appwarden.auth.roles import Permission
 from appwarden.auth.service import Principal
 from appwarden.fleet import enrollment, service
@@ -33,7 +34,6 @@ from appwarden.fleet.schemas import (
     Ownership,
     Platform,
 )
-from appwarden.fleet.service import Acting
 
 router = APIRouter(tags=["fleet"])
 
