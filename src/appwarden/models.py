@@ -14,7 +14,13 @@ from appwarden.catalog.models import (
 )
 from appwarden.db import Base
 from appwarden.decisions.models import Determination, DeterminationEvent, DeterminationEvidence
-from appwarden.enforcement.models import DevicePolicyVersion
+from appwarden.enforcement.models import (
+    DevicePolicyIssue,
+    DevicePolicyVersion,
+    PolicyChange,
+    PolicyDocument,
+    PolicyGeneration,
+)
 from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_group_members
 from appwarden.protocol.models import DeviceNonce, EnrollmentAttempt
 from appwarden.waivers.models import Waiver
@@ -32,10 +38,14 @@ __all__ = [
     "Device",
     "DeviceGroup",
     "DeviceNonce",
+    "DevicePolicyIssue",
     "DevicePolicyVersion",
     "EnrollmentAttempt",
     "EnrollmentToken",
     "IdempotencyRecord",
+    "PolicyChange",
+    "PolicyDocument",
+    "PolicyGeneration",
     "Publisher",
     "PublisherDomain",
     "SignInFailure",

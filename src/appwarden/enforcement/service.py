@@ -4,6 +4,7 @@ each device's compiled policy with a version that only grows."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from appwarden.catalog.models import App, PublisherDomain
 from appwarden.decisions import service as decisions
 from appwarden.decisions.models import Determination
-from appwarden.enforcement.models import DevicePolicyVersion
+from appwarden.enforcement.models import DevicePolicyIssue, DevicePolicyVersion, PolicyDocument
 from appwarden.fleet.membership import device_input
 from appwarden.fleet.models import Device
 from appwarden.policy import DevicePolicy, RuleInput, WaiverInput, compile_policy
@@ -72,8 +73,20 @@ def waiver_inputs(session: Session, *, now: datetime) -> list[WaiverInput]:
     ]
 
 
+def store_document(session: Session, etag: str, document: dict[str, Any], *, now: datetime) -> None:
+    """Keep ``document`` under its content hash (once: equal inputs share one row)."""
+    if session.get(PolicyDocument, etag) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(PolicyDocument(etag=etag, document=document, created_at=now))
+    except IntegrityError:
+        pass  # another request stored the same document meanwhile: same content
+
+
 def current_policy(session: Session, device: Device, *, now: datetime) -> tuple[DevicePolicy, int]:
-    """The device's policy now and its version: bumped (and stored) when the ETag changes."""
+    """The device's policy now and its version: bumped (and stored, with its history row)
+    when the ETag changes."""
     policy = compile_policy(
         device_input(session, device),
         rule_inputs(session, now=now),
@@ -81,6 +94,7 @@ def current_policy(session: Session, device: Device, *, now: datetime) -> tuple[
         now=now,
     )
     etag = policy.etag
+    store_document(session, etag, policy.document(), now=now)
     stored = session.get(DevicePolicyVersion, device.id, with_for_update=True)
     if stored is None:
         try:
@@ -88,9 +102,12 @@ def current_policy(session: Session, device: Device, *, now: datetime) -> tuple[
             # meanwhile, only this insert is undone, and the row is read (and locked) again.
             with session.begin_nested():
                 stored = DevicePolicyVersion(
-                    device_id=device.id, version=1, etag=etag, issued_at=now
+                    device_id=device.id, version=1, etag=etag, issued_at=now, seq=0
                 )
                 session.add(stored)
+                session.add(
+                    DevicePolicyIssue(device_id=device.id, version=1, etag=etag, issued_at=now)
+                )
         except IntegrityError:
             stored = session.get(
                 DevicePolicyVersion, device.id, with_for_update=True, populate_existing=True
@@ -100,4 +117,21 @@ def current_policy(session: Session, device: Device, *, now: datetime) -> tuple[
         stored.version += 1
         stored.etag = etag
         stored.issued_at = now
+        session.add(
+            DevicePolicyIssue(device_id=device.id, version=stored.version, etag=etag, issued_at=now)
+        )
+    stored.next_change_at = policy.next_change_at
     return policy, stored.version
+
+
+def issued_document(session: Session, device_id: str, version: int) -> dict[str, Any] | None:
+    """The policy document issued to ``device_id`` as ``version``; None if never issued."""
+    etag = session.scalar(
+        select(DevicePolicyIssue.etag).where(
+            DevicePolicyIssue.device_id == device_id, DevicePolicyIssue.version == version
+        )
+    )
+    if etag is None:
+        return None
+    document = session.get(PolicyDocument, etag)
+    return None if document is None else document.document
