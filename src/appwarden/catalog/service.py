@@ -15,6 +15,7 @@ from appwarden.audit.service import Acting, record
 from appwarden.catalog import validation
 from appwarden.catalog.models import App, Assessment, Publisher, PublisherDomain
 from appwarden.clock import Clock
+from appwarden.enforcement.changes import note_change
 from appwarden.errors import Conflict, Invalid, NotFound
 
 # ----------------------------------------------------------------- publishers
@@ -177,6 +178,8 @@ def _changed(
     session.flush()
     after = publisher_snapshot(publisher)
     if after != before:
+        if action != "publisher.update":  # affiliates and domains reach device policies
+            note_change(session, "catalog", publisher.id, clock.now())
         record(
             session,
             clock=clock,
@@ -256,6 +259,8 @@ def create_app(
     )
     session.add(app)
     session.flush()
+    if publisher_id is not None:  # a publisher ban covers its catalog apps
+        note_change(session, "catalog", publisher_id, clock.now())
     record(
         session,
         clock=clock,
@@ -292,6 +297,8 @@ def update_app(
     session.flush()
     after = app_snapshot(app)
     if after != before:
+        if after["publisher_id"] != before["publisher_id"]:
+            note_change(session, "catalog", before["publisher_id"] or app.publisher_id, clock.now())
         record(
             session,
             clock=clock,

@@ -23,6 +23,7 @@ from appwarden.config import Settings
 from appwarden.decisions.lifecycle import SYSTEM, Status, effective_status, status_clause
 from appwarden.decisions.models import Determination, DeterminationEvent, DeterminationEvidence
 from appwarden.decisions.schemas import DeterminationCreate, DeterminationUpdate
+from appwarden.enforcement.changes import note_change
 from appwarden.errors import Conflict, Forbidden, Invalid, NotFound
 
 # The catalog's tables, by name only: this package reads them and never imports their models.
@@ -97,6 +98,9 @@ def record(
         details=details,
     )
     determination.events.append(event)
+    if waiver_id is None and Status.in_force in (before, after):
+        # What is in force may change: the devices in scope are recompiled after commit.
+        note_change(acting.session, "determination", determination.id, event.at)
     if waiver_id is None:  # a waiver's audit event is its own (see waivers.service)
         audit.append(
             acting.session,

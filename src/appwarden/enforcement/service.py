@@ -1,127 +1,104 @@
-"""Determinations in force and active waivers, resolved into the compiler's inputs, and
-each device's compiled policy with a version that only grows."""
+"""The database side of the policy: each device's current version and document, read
+without compiling when nothing changed, compiled when the device has none yet or the clock
+changed it; and the documents issued in the past.
+
+Recompilation after changes is :mod:`appwarden.enforcement.reconcile`; inputs are
+:mod:`appwarden.enforcement.inputs`; issuing versions is :mod:`appwarden.enforcement.versions`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from appwarden.catalog.models import App, PublisherDomain
-from appwarden.decisions import service as decisions
-from appwarden.decisions.models import Determination
+from appwarden.enforcement.inputs import rule_inputs, waiver_inputs
 from appwarden.enforcement.models import DevicePolicyIssue, DevicePolicyVersion, PolicyDocument
+from appwarden.enforcement.reconcile import pending, reconcile
+from appwarden.enforcement.versions import issue, lock, store_document
 from appwarden.fleet.membership import device_input
 from appwarden.fleet.models import Device
-from appwarden.policy import DevicePolicy, RuleInput, WaiverInput, compile_policy
-from appwarden.waivers import service as waivers
+from appwarden.policy import DevicePolicy, compile_policy
+
+__all__ = [
+    "Current",
+    "current_policy",
+    "current_version",
+    "document",
+    "issued_document",
+    "rule_inputs",
+    "store_document",
+    "waiver_inputs",
+]
 
 
-def _rule(session: Session, determination: Determination) -> RuleInput:
-    """One determination as the compiler takes it; a publisher target with its family."""
-    publisher_ids: list[int] = []
-    domains: list[str] = []
-    app_ids: list[str] = []
-    if determination.target_kind == "publisher" and determination.publisher_id is not None:
-        family = decisions.publisher_family(session, determination.publisher_id)
-        publisher_ids = sorted(family)
-        domains = list(
-            session.scalars(
-                select(PublisherDomain.domain).where(PublisherDomain.publisher_id.in_(family))
-            )
-        )
-        apps = select(App.app_id).where(App.publisher_id.in_(family))
-        if determination.platform is not None:
-            apps = apps.where(App.platform == determination.platform)
-        app_ids = list(session.scalars(apps))
-    return RuleInput(
-        id=determination.id,
-        action=determination.action,
-        target_kind=determination.target_kind,
-        scope=list(determination.scope),
-        target_value=determination.target_value,
-        publisher_ids=publisher_ids,
-        publisher_domains=domains,
-        publisher_app_ids=app_ids,
-        platform=determination.platform,
-        effective_at=determination.effective_at,
-        removal_deadline=determination.removal_deadline,
-        expires_at=determination.expires_at,
-        title=determination.title,
-    )
+@dataclass(frozen=True)
+class Current:
+    """A device's current policy version and the content hash of its document."""
+
+    version: int
+    etag: str
 
 
-def rule_inputs(session: Session, *, now: datetime) -> list[RuleInput]:
-    """Every determination in force now (effective status), resolved for the compiler."""
-    return [_rule(session, d) for d in decisions.in_force_now(session, now=now)]
+def _stored(session: Session, device_id: str, now: datetime) -> Current | None:
+    """The stored version, if there is one and the clock has not changed it since."""
+    row = session.execute(
+        select(
+            DevicePolicyVersion.version,
+            DevicePolicyVersion.etag,
+            DevicePolicyVersion.next_change_at,
+        ).where(DevicePolicyVersion.device_id == device_id)
+    ).one_or_none()
+    if row is None or (row.next_change_at is not None and row.next_change_at <= now):
+        return None
+    return Current(row.version, row.etag)
 
 
-def waiver_inputs(session: Session, *, now: datetime) -> list[WaiverInput]:
-    """Every approved waiver active now whose determination applies now."""
-    return [
-        WaiverInput(
-            id=w.id,
-            determination_id=w.determination_id,
-            expires_at=w.expires_at,
-            devices=list(w.devices),
-            users=list(w.users),
-        )
-        for w in waivers.active(session, now=now)
-    ]
+def current_version(session: Session, device: Device, *, now: datetime) -> Current:
+    """The device's current version: read from ``device_policies``; compiled only when
+    changes wait in the outbox (they are applied first, for every device they affect), the
+    device has no version yet, or its ``next_change_at`` has passed."""
+    found = _stored(session, device.id, now)
+    if found is not None and not pending(session):
+        return found
+    lock(session)
+    if pending(session):
+        reconcile(session, now)
+    found = _stored(session, device.id, now)
+    if found is not None:
+        return found
+    issued = issue(session, [device], now=now)
+    return Current(issued.versions[device.id], issued.policies[device.id].etag)
 
 
-def store_document(session: Session, etag: str, document: dict[str, Any], *, now: datetime) -> None:
-    """Keep ``document`` under its content hash (once: equal inputs share one row)."""
-    if session.get(PolicyDocument, etag) is not None:
-        return
-    try:
-        with session.begin_nested():
-            session.add(PolicyDocument(etag=etag, document=document, created_at=now))
-    except IntegrityError:
-        pass  # another request stored the same document meanwhile: same content
+def document(session: Session, etag: str) -> dict[str, Any] | None:
+    """The stored document with this content hash."""
+    row = session.get(PolicyDocument, etag)
+    return None if row is None else row.document
 
 
 def current_policy(session: Session, device: Device, *, now: datetime) -> tuple[DevicePolicy, int]:
-    """The device's policy now and its version: bumped (and stored, with its history row)
-    when the ETag changes."""
+    """The device's policy compiled now and its version (a new version is issued, under the
+    issuing lock, if the content differs from the stored one)."""
     policy = compile_policy(
         device_input(session, device),
         rule_inputs(session, now=now),
         waiver_inputs(session, now=now),
         now=now,
     )
-    etag = policy.etag
-    store_document(session, etag, policy.document(), now=now)
-    stored = session.get(DevicePolicyVersion, device.id, with_for_update=True)
-    if stored is None:
-        try:
-            # A savepoint: if another request for this new device inserted the first row
-            # meanwhile, only this insert is undone, and the row is read (and locked) again.
-            with session.begin_nested():
-                stored = DevicePolicyVersion(
-                    device_id=device.id, version=1, etag=etag, issued_at=now, seq=0
-                )
-                session.add(stored)
-                session.add(
-                    DevicePolicyIssue(device_id=device.id, version=1, etag=etag, issued_at=now)
-                )
-        except IntegrityError:
-            stored = session.get(
-                DevicePolicyVersion, device.id, with_for_update=True, populate_existing=True
-            )
-            assert stored is not None  # noqa: S101 - the other request's row
-    if stored.etag != etag:
-        stored.version += 1
-        stored.etag = etag
-        stored.issued_at = now
-        session.add(
-            DevicePolicyIssue(device_id=device.id, version=stored.version, etag=etag, issued_at=now)
+    stored = session.execute(
+        select(DevicePolicyVersion.version, DevicePolicyVersion.etag).where(
+            DevicePolicyVersion.device_id == device.id
         )
-    stored.next_change_at = policy.next_change_at
-    return policy, stored.version
+    ).one_or_none()
+    if stored is not None and stored.etag == policy.etag:
+        return policy, stored.version
+    lock(session)
+    issued = issue(session, [device], now=now)
+    return issued.policies[device.id], issued.versions[device.id]
 
 
 def issued_document(session: Session, device_id: str, version: int) -> dict[str, Any] | None:
@@ -133,5 +110,4 @@ def issued_document(session: Session, device_id: str, version: int) -> dict[str,
     )
     if etag is None:
         return None
-    document = session.get(PolicyDocument, etag)
-    return None if document is None else document.document
+    return document(session, etag)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from appwarden.audit.service import Acting, record
 from appwarden.clock import Clock
+from appwarden.enforcement.changes import note_change
 from appwarden.errors import Invalid, InvalidTransition, NotFound, Unauthenticated
 from appwarden.fleet import service
 from appwarden.fleet.models import Device, EnrollmentToken, device_group_members
@@ -165,6 +166,7 @@ def redeem_enrollment(
     session.execute(
         device_group_members.insert().values(group_id=spent.group_id, device_id=device.id)
     )
+    note_change(session, "device", device.id, clock.now())  # its first policy
     record(
         session,
         clock=clock,
@@ -203,6 +205,7 @@ def reenroll(
         session.execute(
             device_group_members.insert().values(group_id=spent.group_id, device_id=device.id)
         )
+    note_change(session, "device", device.id, clock.now())
     session.flush()
     record(
         session,

@@ -1,10 +1,11 @@
 """Which groups a device is in: static memberships and attribute rules (one test, in
 Python for one device and in SQL for listing), and the device as the policy compiler
-sees it."""
+sees it (one device, or many in a few queries)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, func, select
 from sqlalchemy.orm import Session
@@ -74,3 +75,47 @@ def device_input(session: Session, device: Device) -> DeviceInput:
         user=device.user_name,
         groups=[g.name for g in groups_of(session, device)],
     )
+
+
+#: Device ids per ``IN (...)`` list: well below SQLite's limit on bound parameters.
+CHUNK = 5000
+
+
+_T = TypeVar("_T")
+
+
+def chunks(ids: Sequence[_T], size: int = CHUNK) -> list[Sequence[_T]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def device_inputs(session: Session, devices: Sequence[Device]) -> dict[str, DeviceInput]:
+    """:func:`device_input` for many devices: every group and the devices' static
+    memberships in a few queries, rule groups evaluated in Python. Keyed by device id."""
+    groups = session.execute(select(DeviceGroup.id, DeviceGroup.name, DeviceGroup.rule)).all()
+    names = {row.id: row.name for row in groups}
+    rules = [(row.name, row.rule) for row in groups if row.rule]
+    static: dict[str, list[str]] = {d.id: [] for d in devices}
+    members = select(device_group_members.c.device_id, device_group_members.c.group_id)
+    if len(devices) > 2 * CHUNK:  # most of the fleet: read every membership once
+        batches = [session.execute(members).all()]
+    else:
+        ids = [d.id for d in devices]
+        batches = [
+            session.execute(members.where(device_group_members.c.device_id.in_(part))).all()
+            for part in chunks(ids)
+        ]
+    for batch in batches:
+        for device_id, group_id in batch:
+            if device_id in static:
+                static[device_id].append(names[group_id])
+    return {
+        d.id: DeviceInput(
+            device_id=d.id,
+            platform=d.platform,
+            ownership=d.ownership,
+            supervised=d.supervised,
+            user=d.user_name,
+            groups=static[d.id] + [name for name, rule in rules if rule_matches(rule, d)],
+        )
+        for d in devices
+    }

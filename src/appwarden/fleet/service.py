@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from appwarden.audit.service import Acting, record
 from appwarden.clock import Clock
 from appwarden.decisions.models import Determination
+from appwarden.enforcement.changes import note_change, note_devices
 from appwarden.errors import Conflict, Invalid, InvalidTransition, NotFound
 from appwarden.fleet.membership import rule_clause
 from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_group_members
@@ -61,6 +62,17 @@ def _referencing(session: Session, name: str) -> list[int]:
     return sorted(i for i, scope in rows if name in (scope or []))
 
 
+def _note_members(session: Session, group: DeviceGroup, clock: Clock) -> None:
+    """The group's members now (static and by rule), as policy changes: what they were
+    before an edit or a delete, which the outbox could not know afterwards."""
+    static = select(device_group_members.c.device_id).where(
+        device_group_members.c.group_id == group.id
+    )
+    note_devices(session, static, clock.now())
+    if group.rule:
+        note_devices(session, select(Device.id).where(rule_clause(group.rule)), clock.now())
+
+
 def create_group(
     session: Session,
     *,
@@ -81,6 +93,7 @@ def create_group(
     )
     session.add(group)
     session.flush()
+    note_change(session, "group", group.id, now)  # a determination may name it already
     record(
         session,
         clock=clock,
@@ -107,6 +120,7 @@ def update_group(
     named by a live determination keeps its name (409)."""
     group = get_group(session, group_id=group_id)
     before = group_snapshot(group)
+    old_rule = group.rule
     if name is not None and name.strip() != group.name:
         clean = _clean_name(session, name, other_than=group.id)
         used = _referencing(session, group.name)
@@ -123,6 +137,9 @@ def update_group(
     after = group_snapshot(group)
     if after != before:
         group.updated_at = clock.now()
+        if group.rule != old_rule:  # the devices the old rule matched may leave the group
+            note_devices(session, select(Device.id).where(rule_clause(old_rule)), clock.now())
+        note_change(session, "group", group.id, clock.now())  # its members after the edit
         session.flush()
         record(
             session,
@@ -145,6 +162,7 @@ def delete_group(session: Session, *, clock: Clock, acting: Acting, group_id: in
     if used:
         raise Conflict(f"determinations {used} name the group {group.name!r}; it stays")
     before = group_snapshot(group) | {"static_members": static_member_ids(session, group.id)}
+    _note_members(session, group, clock)
     session.execute(delete(device_group_members).where(device_group_members.c.group_id == group.id))
     session.execute(delete(EnrollmentToken).where(EnrollmentToken.group_id == group.id))
     session.delete(group)
@@ -192,6 +210,7 @@ def add_member(
     if is_member(session, group.id, device.id):
         raise Conflict(f"device {device.id} is already a static member of {group.name!r}")
     session.execute(device_group_members.insert().values(group_id=group.id, device_id=device.id))
+    note_change(session, "device", device.id, clock.now())
     record(
         session,
         clock=clock,
@@ -217,6 +236,7 @@ def remove_member(
             device_group_members.c.device_id == device_id,
         )
     )
+    note_change(session, "device", device_id, clock.now())
     record(
         session,
         clock=clock,
@@ -298,6 +318,7 @@ def _lifecycle(
         if device.public_key is None:
             raise InvalidTransition(f"device {device.id} has no key to revoke")
         device.public_key = None
+    note_change(session, "device", device.id, clock.now())
     session.flush()
     record(
         session,

@@ -18,6 +18,7 @@ from appwarden.decisions import service as decisions
 from appwarden.decisions.lifecycle import Status
 from appwarden.decisions.models import Determination
 from appwarden.decisions.service import Acting
+from appwarden.enforcement.changes import note_change
 from appwarden.errors import Conflict, Invalid, NotFound, SeparationOfDuties
 from appwarden.waivers.models import Waiver
 from appwarden.waivers.schemas import State, WaiverCreate, WaiverRead, effective_state
@@ -46,6 +47,8 @@ def _record(
     """The determination's timeline entry and the waiver's audit event (before/after state)."""
     determination = decisions.get(acting.session, waiver.determination_id)
     status = Status(determination.status)
+    if action in ("approve", "revoke"):  # the named devices' policies change
+        note_change(acting.session, "waiver", waiver.id, acting.clock.now())
     details = {"waiver_state": waiver.state, "expires_at": waiver.expires_at.isoformat()}
     decisions.record(
         acting, determination, f"waiver.{action}", before=status, after=status, note=note,

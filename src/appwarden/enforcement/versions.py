@@ -1,0 +1,170 @@
+"""Compile devices' policies and issue versions: one compilation per distinct inputs, one
+stored document per content hash, a new version (and history row) only where the content
+hash changed, and one new policy generation per batch of changes.
+
+Every writer of ``device_policies`` holds :func:`lock` first, so two server processes never
+issue versions from different snapshots (on PostgreSQL a transaction-scoped advisory lock;
+SQLite's ``BEGIN IMMEDIATE`` already serialises writers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from appwarden.enforcement.inputs import rule_inputs, waiver_inputs
+from appwarden.enforcement.models import (
+    DevicePolicyIssue,
+    DevicePolicyVersion,
+    PolicyDocument,
+    PolicyGeneration,
+)
+from appwarden.fleet.membership import chunks, device_inputs
+from appwarden.fleet.models import Device
+from appwarden.policy import DevicePolicy, RuleInput, WaiverInput, compile_policy
+from appwarden.policy.compile import policy_inputs_key
+
+#: PostgreSQL channel told the new generation after each batch (``NOTIFY``).
+CHANNEL = "appwarden_policy"
+_LOCK_KEY = 0x41505057  # "APPW": the advisory lock of policy issuing
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock(session: Session) -> None:
+    """Become the one writer of device policies until this transaction ends."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
+def generation(session: Session) -> int:
+    """The current policy generation (0 before any change)."""
+    value = session.scalar(select(PolicyGeneration.value).where(PolicyGeneration.id == 1))
+    return int(value or 0)
+
+
+def _bump_generation(session: Session) -> int:
+    value = session.scalar(
+        update(PolicyGeneration)
+        .where(PolicyGeneration.id == 1)
+        .values(value=PolicyGeneration.value + 1)
+        .returning(PolicyGeneration.value),
+        execution_options={"synchronize_session": False},
+    )
+    if value is None:  # the seeded row is missing: start it
+        session.add(PolicyGeneration(id=1, value=1))
+        session.flush()
+        return 1
+    return int(value)
+
+
+def store_document(session: Session, etag: str, document: dict[str, Any], *, now: datetime) -> None:
+    """Keep ``document`` under its content hash (once: equal inputs share one row)."""
+    if session.get(PolicyDocument, etag) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(PolicyDocument(etag=etag, document=document, created_at=now))
+    except IntegrityError:
+        pass  # another request stored the same document meanwhile: same content
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What :func:`issue` did: documents compiled, devices whose version grew (or got
+    their first), every device's policy and version, and the new generation (if any)."""
+
+    documents_compiled: int
+    changed: tuple[str, ...]
+    policies: dict[str, DevicePolicy]
+    versions: dict[str, int]
+    generation: int | None
+
+
+def _compile(
+    session: Session,
+    devices: Sequence[Device],
+    rules: Sequence[RuleInput],
+    waivers: Sequence[WaiverInput],
+    now: datetime,
+) -> tuple[dict[str, DevicePolicy], int]:
+    compiled: dict[tuple[object, ...], DevicePolicy] = {}
+    policies: dict[str, DevicePolicy] = {}
+    for device_id, device in device_inputs(session, devices).items():
+        key = policy_inputs_key(device, rules, waivers, now=now)
+        policy = compiled.get(key)
+        if policy is None:
+            policy = compiled[key] = compile_policy(device, rules, waivers, now=now)
+        policies[device_id] = policy
+    return policies, len(compiled)
+
+
+def issue(session: Session, devices: Sequence[Device], *, now: datetime) -> Issued:
+    """Compile ``devices``' policies now and issue new versions where they changed.
+
+    The caller holds :func:`lock`. On PostgreSQL the new generation is sent on
+    :data:`CHANNEL` when the transaction commits."""
+    rules = rule_inputs(session, now=now)
+    waivers = waiver_inputs(session, now=now)
+    policies, compiled = _compile(session, devices, rules, waivers, now)
+    for policy in {p.etag: p for p in policies.values()}.values():
+        store_document(session, policy.etag, policy.document(), now=now)
+    stored: dict[str, Any] = {}
+    table = DevicePolicyVersion
+    for part in chunks(list(policies)):
+        rows = session.execute(
+            select(table.device_id, table.version, table.etag, table.next_change_at).where(
+                table.device_id.in_(part)
+            )
+        )
+        stored.update({row.device_id: row for row in rows})
+    first: list[dict[str, Any]] = []
+    bumped: list[dict[str, Any]] = []
+    timers: list[dict[str, Any]] = []
+    versions: dict[str, int] = {}
+    for device_id, policy in policies.items():
+        row = stored.get(device_id)
+        values: dict[str, Any] = {
+            "device_id": device_id,
+            "etag": policy.etag,
+            "issued_at": now,
+            "next_change_at": policy.next_change_at,
+        }
+        if row is None:
+            first.append(values | {"version": 1})
+        elif row.etag != policy.etag:
+            bumped.append(values | {"version": row.version + 1})
+        elif row.next_change_at != policy.next_change_at:
+            timers.append({"device_id": device_id, "next_change_at": policy.next_change_at})
+        versions[device_id] = row.version if row is not None else 1
+    new_generation: int | None = None
+    if first or bumped:
+        new_generation = _bump_generation(session)
+        for values in first + bumped:
+            values["seq"] = new_generation
+            versions[values["device_id"]] = values["version"]
+        if first:
+            session.execute(insert(DevicePolicyVersion), first)
+        if bumped:
+            session.execute(update(DevicePolicyVersion), bumped)
+        history = [
+            {k: v[k] for k in ("device_id", "version", "etag", "issued_at")} for v in first + bumped
+        ]
+        session.execute(insert(DevicePolicyIssue), history)
+        if is_postgres(session):
+            session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": CHANNEL, "payload": str(new_generation)},
+            )
+    if timers:
+        session.execute(update(DevicePolicyVersion), timers)
+    changed = tuple(v["device_id"] for v in first + bumped)
+    return Issued(compiled, changed, policies, versions, new_generation)
