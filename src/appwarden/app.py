@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -41,10 +43,24 @@ def _mount_device_protocol(app: FastAPI) -> None:
     app.include_router(router, prefix=PREFIX)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the process's policy distributor (recompiles, wakes long-polls); stop it last."""
+    distributor = app.state.distributor
+    await distributor.start()
+    try:
+        yield
+    finally:
+        await distributor.stop()
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the app for ``settings``; nothing is created at import time."""
+    from appwarden.protocol.v1.wakeups import Distributor
+
     engine = make_engine(settings.database, pool_size=settings.db_pool_size)
     app = FastAPI(
+        lifespan=_lifespan,
         title="AppWarden",
         version=__version__,
         description="Vet, ban, enforce and prove: the AppWarden REST API.",
@@ -59,6 +75,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         sessions=make_sessionmaker(engine),
         audit_key=settings.audit_secret(),
     )
+    app.state.distributor = Distributor(app.state.context)
     install_problem_handlers(app)
     protected = {"dependencies": [Depends(authenticated)], "responses": problems(401, 403)}
     for router in _protected_routers():

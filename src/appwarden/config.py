@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, model_validator
@@ -67,6 +68,28 @@ class Settings(BaseSettings):
     )
     enroll_limit: int = Field(
         default=20, gt=0, description="Enrollment attempts per client address in 15 minutes."
+    )
+    wakeups: Literal["auto", "notify", "poll", "local"] = Field(
+        default="auto",
+        description="How a server process learns that another one changed device policies "
+        "(to answer its parked long-polls): notify = PostgreSQL LISTEN/NOTIFY, poll = read the "
+        "policy generation every poll_interval_ms, local = changes of this process only, "
+        "auto = notify on PostgreSQL, poll on SQLite.",
+    )
+    poll_interval_ms: int = Field(
+        default=100, ge=10, le=60_000, description="Generation polling period (wakeups=poll)."
+    )
+    reconcile: bool = Field(
+        default=True,
+        description="Recompile device policies in the background of each server process "
+        "right after changes commit; off, they are recompiled when a device asks.",
+    )
+    reconcile_interval_ms: int = Field(
+        default=1000,
+        ge=50,
+        le=3_600_000,
+        description="Period of the background sweep: changes written by other processes "
+        "(the CLI) and policies the clock changes.",
     )
 
     @model_validator(mode="after")

@@ -60,18 +60,18 @@ def test_ban_in_force_reaches_the_device_then_lapses_with_a_new_version(env: Env
     number = reach(env, who, catalog, "in_force", target=APP_TARGET)
 
     first = _body(phone.policy())
-    assert first["version"] == 1
+    assert first["version"] == 2  # 1 was issued at enrollment, before the ban
     assert first["policy"]["banned"] == [TIKTOK]
     assert [r["id"] for r in first["policy"]["rules"]] == [number]
 
     again = phone.policy(**{"If-None-Match": f'"{first["etag"]}"'})
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == f'"{first["etag"]}"'
-    assert _body(phone.policy())["version"] == 1  # unchanged: no new version
+    assert _body(phone.policy())["version"] == 2  # unchanged: no new version
 
     ok(act(env, who.alex, number, "rescind", {"note": "no longer needed"}))
     after = _body(phone.policy(**{"If-None-Match": first["etag"]}))
-    assert after["version"] == 2
+    assert after["version"] == 3
     assert after["policy"]["banned"] == [] and after["policy"]["rules"] == []
     assert after["etag"] != first["etag"]
 
@@ -80,10 +80,11 @@ def test_the_end_date_passing_changes_the_policy(env: Env) -> None:
     who, catalog = actors(env), seed_catalog(env)
     phone = Phone(env, who, "government-issued")
     reach(env, who, catalog, "in_force", target=APP_TARGET)
-    assert _body(phone.policy())["policy"]["banned"] == [TIKTOK]
+    banned = _body(phone.policy())
+    assert banned["policy"]["banned"] == [TIKTOK]
     env.clock.advance(timedelta(days=91))
     lapsed = _body(phone.policy())
-    assert lapsed["version"] == 2 and lapsed["policy"]["banned"] == []
+    assert lapsed["version"] == banned["version"] + 1 and lapsed["policy"]["banned"] == []
 
 
 def test_scope_shared_documents_and_publisher_targets(env: Env) -> None:
@@ -113,7 +114,8 @@ def test_an_approved_waiver_lifts_the_ban_for_the_named_device_only(env: Env) ->
     who, catalog = actors(env), seed_catalog(env)
     waived, other = Phone(env, who, "government-issued"), Phone(env, who, "government-issued")
     number = reach(env, who, catalog, "in_force", target=APP_TARGET)
-    assert _body(waived.policy())["policy"]["banned"] == [TIKTOK]
+    before = _body(waived.policy())
+    assert before["policy"]["banned"] == [TIKTOK]
     body = {
         "devices": [waived.id],
         "reason": "law_enforcement",
@@ -125,7 +127,7 @@ def test_an_approved_waiver_lifts_the_ban_for_the_named_device_only(env: Env) ->
     ok(post(env, who.alex, f"/waivers/{waiver['id']}/approve", {"note": "checked"}))
 
     lifted = _body(waived.policy())
-    assert lifted["version"] == 2 and lifted["policy"]["banned"] == []
+    assert lifted["version"] == before["version"] + 1 and lifted["policy"]["banned"] == []
     (rule,) = lifted["policy"]["rules"]
     assert rule["waived_until"] is not None
     assert _body(other.policy())["policy"]["banned"] == [TIKTOK]

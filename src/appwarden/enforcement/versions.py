@@ -32,6 +32,8 @@ from appwarden.policy.compile import policy_inputs_key
 
 #: PostgreSQL channel told the new generation after each batch (``NOTIFY``).
 CHANNEL = "appwarden_policy"
+#: ``session.info`` key set when a transaction issued new versions (to wake long-polls).
+ISSUED = "appwarden.policy_issued"
 _LOCK_KEY = 0x41505057  # "APPW": the advisory lock of policy issuing
 
 
@@ -148,6 +150,7 @@ def issue(session: Session, devices: Sequence[Device], *, now: datetime) -> Issu
     new_generation: int | None = None
     if first or bumped:
         new_generation = _bump_generation(session)
+        session.info[ISSUED] = True
         for values in first + bumped:
             values["seq"] = new_generation
             versions[values["device_id"]] = values["version"]

@@ -6,20 +6,24 @@ Enrollment is rate-limited per client address; every other route is signed
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlalchemy import delete, func, select
+from starlette.concurrency import run_in_threadpool
 
-from appwarden.api.deps import ContextDep, SessionDep
+from appwarden.api.deps import Context, ContextDep, SessionDep
 from appwarden.api.problems import problems
-from appwarden.enforcement.service import current_policy
+from appwarden.enforcement.service import Current, current_version, document
 from appwarden.errors import RateLimited
 from appwarden.fleet.enrollment import redeem_enrollment
 from appwarden.fleet.membership import groups_of
+from appwarden.fleet.models import Device
 from appwarden.protocol.models import EnrollmentAttempt
+from appwarden.protocol.v1.parking import Documents
 from appwarden.protocol.v1.schemas import (
     DeviceRecord,
     EnrollRequest,
@@ -27,8 +31,10 @@ from appwarden.protocol.v1.schemas import (
     PolicyResponse,
 )
 from appwarden.protocol.v1.signing import DeviceDep
+from appwarden.protocol.v1.wakeups import Distributor
 
 PREFIX = "/v1"
+MAX_WAIT = 300
 ENROLL_WINDOW = timedelta(minutes=15)
 DEVICE_ROUTE = {"x-device": True}
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
@@ -109,24 +115,71 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+def _read(context: Context, documents: Documents, device: Device) -> tuple[Current, bytes]:
+    """The device's current version and its document as JSON (in a worker thread)."""
+    with context.sessions() as session, session.begin():
+        current = current_version(session, device, now=context.clock.now())
+        body = documents.get(current.etag)
+        if body is None:
+            stored = document(session, current.etag)
+            if stored is None:  # pragma: no cover - a version always has its document
+                raise LookupError(f"policy document {current.etag} is missing")
+            body = documents.put(current.etag, stored)
+    return current, body
+
+
+def _answer(current: Current, body: bytes, if_none_match: str | None) -> Response:
+    headers = {"ETag": f'"{current.etag}"', "Cache-Control": "no-cache"}
+    if _matches(if_none_match, current.etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    head = f'{{"version":{current.version},"etag":"{current.etag}","policy":'.encode()
+    return Response(head + body + b"}", media_type="application/json", headers=headers)
+
+
 @router.get(
     "/policy",
     response_model=PolicyResponse,
     responses={**NOT_MODIFIED, **problems(401, 422)},
     openapi_extra=DEVICE_ROUTE,
 )
-def policy(
+async def policy(
+    request: Request,
     device: DeviceDep,
-    session: SessionDep,
     context: ContextDep,
     if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+    wait: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_WAIT,
+            description="Long-poll: with If-None-Match holding the current ETag, answer when "
+            "the policy changes or after this many seconds (304).",
+        ),
+    ] = None,
 ) -> Response:
     """The signing device's policy with its version; ``304`` if ``If-None-Match`` holds its
-    current ETag."""
-    compiled, version = current_policy(session, device, now=context.clock.now())
-    etag = compiled.etag
-    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
-    if _matches(if_none_match, etag):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    body = PolicyResponse(version=version, etag=etag, policy=compiled.document())
-    return JSONResponse(body.model_dump(mode="json"), headers=headers)
+    current ETag. With ``wait`` the request is held until the policy changes (200) or
+    ``wait`` seconds pass (304)."""
+    distributor: Distributor = request.app.state.distributor
+    read = partial(_read, context, distributor.documents, device)
+    if not wait or not if_none_match:
+        return _answer(*await run_in_threadpool(read), if_none_match)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    parked = distributor.parked
+    with parked.park(device.id) as woken:  # parked before reading: no change slips between
+        current, body = await run_in_threadpool(read)
+        while _matches(if_none_match, current.etag) and not parked.closing:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                async with asyncio.timeout(remaining):
+                    await woken.wait()
+            except TimeoutError:
+                break
+            woken.clear()
+            if parked.closing:
+                break
+            current, body = await run_in_threadpool(read)
+    return _answer(current, body, if_none_match)

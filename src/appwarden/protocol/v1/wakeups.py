@@ -1,0 +1,223 @@
+"""The distributor: one per server process. It recompiles device policies right after
+changes commit, and wakes the long-polls parked here when their device's policy changed,
+in this process or in another one.
+
+- After a commit that wrote outbox rows, the session hook :meth:`Distributor.nudge`\\ s it;
+  it runs :func:`~appwarden.enforcement.reconcile.reconcile` in a thread until the outbox
+  is empty. Every ``reconcile_interval_ms`` it sweeps too: changes other processes (the
+  CLI) committed, policies the clock changed, and (at start) devices without a policy.
+- A batch that changed devices bumps the policy generation and stamps those devices' rows
+  with it (``seq``). Whoever notices a greater generation (after its own reconcile, on a
+  PostgreSQL ``NOTIFY`` or by polling the generation row) reads the devices with
+  ``seq > last seen`` and wakes their parked long-polls.
+- On SIGTERM/SIGINT every parked long-poll answers at once, so the server's graceful
+  shutdown can finish the requests in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Literal
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from appwarden.api.deps import Context
+from appwarden.enforcement.changes import PENDING
+from appwarden.enforcement.models import DevicePolicyVersion
+from appwarden.enforcement.reconcile import BATCH, reconcile
+from appwarden.enforcement.versions import CHANNEL, ISSUED, generation
+from appwarden.protocol.v1.parking import Documents, Parked
+
+log = logging.getLogger(__name__)
+Mode = Literal["notify", "poll", "local"]
+_RETRY_S = 1.0
+
+
+def mode_for(context: Context) -> Mode:
+    """The wake-up mode in effect: ``auto`` is ``notify`` on PostgreSQL, else ``poll``."""
+    wanted = context.settings.wakeups
+    postgres = context.engine.dialect.name == "postgresql"
+    if wanted == "auto":
+        return "notify" if postgres else "poll"
+    if wanted == "notify" and not postgres:
+        return "poll"  # SQLite has no NOTIFY: reading one row is its way
+    return wanted
+
+
+class Distributor:
+    """Recompiles after commits and wakes parked long-polls (see the module)."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.parked = Parked()
+        self.documents = Documents()
+        self.mode: Mode = mode_for(context)
+        self.last_seen = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._signal: asyncio.Event | None = None
+        self._reconcile_due = True
+        self._check_due = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.listening = threading.Event()  # PostgreSQL LISTEN is in place (tests wait on it)
+        event.listen(context.sessions, "after_commit", self._after_commit)
+
+    # ------------------------------------------------------------------ signals in
+
+    def _after_commit(self, session: Session) -> None:
+        reconcile_due = bool(session.info.pop(PENDING, False))
+        check_due = bool(session.info.pop(ISSUED, False))
+        if reconcile_due or check_due:
+            self.nudge(reconcile=reconcile_due, check=check_due)
+
+    def nudge(self, *, reconcile: bool = True, check: bool = False) -> None:
+        """Ask for a reconcile (and/or a generation check) soon; safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._mark, reconcile, check)
+        except RuntimeError:  # the loop closed meanwhile
+            pass
+
+    def _mark(self, reconcile: bool, check: bool) -> None:
+        self._reconcile_due |= reconcile
+        self._check_due |= check
+        if self._signal is not None:
+            self._signal.set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._signal = asyncio.Event()
+        self.last_seen = await asyncio.to_thread(self._generation)
+        self._tasks.append(asyncio.create_task(self._run(), name="policy-distributor"))
+        if self.mode == "notify":
+            self._tasks.append(asyncio.create_task(self._listen(), name="policy-listen"))
+        self._chain_signals()
+
+    def stopping(self) -> None:
+        """Answer every parked long-poll now (the server is shutting down)."""
+        self.parked.release_all()
+
+    async def stop(self) -> None:
+        self.stopping()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._loop = None
+
+    def _chain_signals(self) -> None:
+        """Release parked long-polls on SIGTERM/SIGINT before the server's own handler
+        starts its graceful shutdown (which waits for requests in flight)."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # e.g. a test client running the app in a thread: no signals there
+        loop = self._loop
+        assert loop is not None  # noqa: S101 - started
+
+        def chain(previous: Callable[[int, FrameType | None], Any] | int | None) -> Any:
+            def handler(signum: int, frame: FrameType | None) -> None:
+                loop.call_soon_threadsafe(self.stopping)
+                if callable(previous):
+                    previous(signum, frame)
+
+            return handler
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, chain(signal.getsignal(signum)))
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        settings = self.context.settings
+        sweep_s = settings.reconcile_interval_ms / 1000
+        poll_s = settings.poll_interval_ms / 1000 if self.mode == "poll" else math.inf
+        next_sweep = loop.time()
+        first = True
+        assert self._signal is not None  # noqa: S101 - started
+        while True:
+            sweep_in = next_sweep - loop.time() if settings.reconcile else math.inf
+            timeout = min(sweep_in, poll_s)
+            try:
+                async with asyncio.timeout(None if math.isinf(timeout) else max(timeout, 0)):
+                    await self._signal.wait()
+            except TimeoutError:
+                pass
+            self._signal.clear()
+            reconcile_now = settings.reconcile and (
+                self._reconcile_due or loop.time() >= next_sweep
+            )
+            check = self._check_due or not math.isinf(poll_s)
+            self._reconcile_due = self._check_due = False
+            try:
+                if reconcile_now:
+                    next_sweep = loop.time() + sweep_s
+                    check = await asyncio.to_thread(self._reconcile, first) or check
+                    first = False
+                if check:
+                    await self._wake_changed()
+            except Exception:  # noqa: BLE001 - keep distributing; the database may come back
+                log.exception("policy distribution failed; retrying")
+                self._reconcile_due = True
+                await asyncio.sleep(_RETRY_S)
+
+    def _reconcile(self, sweep: bool) -> bool:
+        """Reconcile until the outbox is empty; whether some device's policy changed."""
+        changed = False
+        while True:
+            with self.context.sessions() as session, session.begin():
+                result = reconcile(session, self.context.clock.now(), sweep=sweep)
+            sweep = False
+            changed |= result.devices_changed > 0
+            if result.changes < BATCH:
+                return changed
+
+    def _generation(self) -> int:
+        with self.context.sessions() as session, session.begin():
+            return generation(session)
+
+    def _changed_since(self, seen: int) -> tuple[int, list[str]]:
+        with self.context.sessions() as session, session.begin():
+            value = generation(session)
+            if value <= seen or not len(self.parked):
+                return value, []
+            query = select(DevicePolicyVersion.device_id).where(DevicePolicyVersion.seq > seen)
+            return value, list(session.scalars(query))
+
+    async def _wake_changed(self) -> None:
+        value, device_ids = await asyncio.to_thread(self._changed_since, self.last_seen)
+        if value > self.last_seen:
+            self.last_seen = value
+            self.parked.wake(device_ids)
+
+    async def _listen(self) -> None:
+        """PostgreSQL ``LISTEN``: a notification means "check the generation"."""
+        import psycopg
+
+        url = self.context.engine.url.set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    conninfo, autocommit=True
+                ) as connection:
+                    await connection.execute(f"LISTEN {CHANNEL}")
+                    self._mark(False, True)  # catch up on what was missed while not listening
+                    self.listening.set()
+                    async for _notice in connection.notifies():
+                        self._mark(False, True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - reconnect
+                self.listening.clear()
+                log.warning("LISTEN %s lost; reconnecting", CHANNEL, exc_info=True)
+                await asyncio.sleep(_RETRY_S)
