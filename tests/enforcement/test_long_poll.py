@@ -1,0 +1,134 @@
+"""GET /v1/policy?wait=N: held until the device's policy changes, or 304 after N seconds."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from appwarden.protocol.v1.signing import signed_headers
+from appwarden.protocol.v1.wakeups import Distributor
+from tests.decisions.support import actors, ok, reach, seed_catalog
+from tests.enforcement.test_policy_endpoint import APP_TARGET, TIKTOK, Phone
+from tests.server import Env
+
+
+def _get(phone: Phone, target: str, **headers: str) -> httpx.Response:
+    signed = signed_headers(
+        phone.key,
+        device_id=phone.id,
+        method="GET",
+        target=target,
+        timestamp=int(phone.env.clock.now().timestamp()),
+    )
+    return phone.env.client.get(target, headers=signed | headers)
+
+
+def _distributor(env: Env) -> Distributor:
+    distributor: Distributor = env.client.app.state.distributor  # type: ignore[attr-defined]
+    return distributor
+
+
+def _until_parked(env: Env, count: int) -> None:
+    """Wait (bounded) until ``count`` long-polls are parked: the test's synchronisation."""
+    deadline = time.monotonic() + 20
+    while len(_distributor(env).parked) < count:
+        assert time.monotonic() < deadline, "the long-poll never parked"
+        time.sleep(0.01)
+
+
+class Poll(threading.Thread):
+    """A long-poll in a thread of its own."""
+
+    def __init__(self, phone: Phone, etag: str, wait: int) -> None:
+        super().__init__(daemon=True)
+        self.phone, self.etag, self.wait = phone, etag, wait
+        self.response: httpx.Response | None = None
+
+    def run(self) -> None:
+        self.response = _get(
+            self.phone, f"/v1/policy?wait={self.wait}", **{"If-None-Match": f'"{self.etag}"'}
+        )
+
+    def result(self) -> httpx.Response:
+        self.join(timeout=60)
+        assert self.response is not None, "the long-poll did not return"
+        return self.response
+
+
+def test_a_parked_long_poll_returns_the_ban_as_soon_as_it_is_approved(env: Env) -> None:
+    who, catalog = actors(env), seed_catalog(env)
+    phone, bystander = Phone(env, who, "government-issued"), Phone(env, who, "Staff")
+    first: dict[str, Any] = ok(_get(phone, "/v1/policy"))
+    calm: dict[str, Any] = ok(_get(bystander, "/v1/policy"))
+    assert first["policy"]["banned"] == []
+
+    poll, other = Poll(phone, first["etag"], 120), Poll(bystander, calm["etag"], 3)
+    poll.start()
+    other.start()
+    _until_parked(env, 2)
+    reach(env, who, catalog, "in_force", target=APP_TARGET)
+
+    answer = poll.result()
+    body = ok(answer)
+    assert body["policy"]["banned"] == [TIKTOK]
+    assert body["version"] == first["version"] + 1
+    assert answer.headers["etag"] == f'"{body["etag"]}"'
+    assert other.result().status_code == 304  # not in scope: kept waiting, then timed out
+
+
+def test_a_long_poll_times_out_with_304(env: Env) -> None:
+    who = actors(env)
+    phone = Phone(env, who, "government-issued")
+    etag = ok(_get(phone, "/v1/policy"))["etag"]
+    answer = _get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{etag}"'})
+    assert answer.status_code == 304 and answer.content == b""
+    assert answer.headers["etag"] == f'"{etag}"'
+
+
+def test_a_long_poll_with_an_old_etag_or_none_answers_at_once(env: Env) -> None:
+    who = actors(env)
+    phone = Phone(env, who, "government-issued")
+    current = ok(_get(phone, "/v1/policy"))
+    stale = _get(phone, "/v1/policy?wait=300", **{"If-None-Match": '"' + "0" * 64 + '"'})
+    assert ok(stale) == current
+    assert ok(_get(phone, "/v1/policy?wait=300")) == current
+
+
+@pytest.mark.parametrize("wait", ["301", "-1", "soon", "1.5"])
+def test_a_wait_out_of_range_is_a_422_problem(env: Env, wait: str) -> None:
+    who = actors(env)
+    phone = Phone(env, who, "government-issued")
+    answer = _get(phone, f"/v1/policy?wait={wait}")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_signature_over_another_query_is_refused(env: Env) -> None:
+    who = actors(env)
+    phone = Phone(env, who, "government-issued")
+    signed = signed_headers(
+        phone.key,
+        device_id=phone.id,
+        method="GET",
+        target="/v1/policy?wait=1",
+        timestamp=int(env.clock.now().timestamp()),
+    )
+    assert env.client.get("/v1/policy?wait=300", headers=signed).status_code == 401
+
+
+def test_stopping_releases_parked_long_polls(env: Env) -> None:
+    who = actors(env)
+    phone = Phone(env, who, "government-issued")
+    etag = ok(_get(phone, "/v1/policy"))["etag"]
+    poll = Poll(phone, etag, 300)
+    poll.start()
+    _until_parked(env, 1)
+    distributor = _distributor(env)
+    loop = distributor._loop  # noqa: SLF001 - as the signal handler does
+    assert loop is not None
+    loop.call_soon_threadsafe(distributor.stopping)
+    assert poll.result().status_code == 304
