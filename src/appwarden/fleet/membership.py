@@ -5,7 +5,7 @@ sees it (one device, or many in a few queries)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, func, select
 from sqlalchemy.orm import Session
@@ -14,14 +14,42 @@ from appwarden.fleet.models import Device, DeviceGroup, device_group_members
 from appwarden.policy.model import DeviceInput
 
 
-def rule_matches(rule: dict[str, Any] | None, device: Device) -> bool:
+class DeviceFacts(Protocol):
+    """What group rules and the policy compiler read of a device (a row will do)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def ownership(self) -> str: ...
+    @property
+    def department(self) -> str | None: ...
+    @property
+    def user_name(self) -> str | None: ...
+    @property
+    def supervised(self) -> bool: ...
+
+
+#: The columns of :class:`DeviceFacts`, to read devices as rows (no ORM objects).
+FACTS = (
+    Device.id,
+    Device.platform,
+    Device.ownership,
+    Device.department,
+    Device.user_name,
+    Device.supervised,
+)
+
+
+def rule_matches(rule: dict[str, Any] | None, device: DeviceFacts) -> bool:
     """Whether ``device`` meets every condition of ``rule`` (no rule: no match)."""
     if not rule:
         return False
     return all(_meets(device, key, value) for key, value in rule.items())
 
 
-def _meets(device: Device, key: str, value: Any) -> bool:
+def _meets(device: DeviceFacts, key: str, value: Any) -> bool:
     if key == "platform":
         return device.platform in value
     if key == "ownership":
@@ -88,7 +116,7 @@ def chunks(ids: Sequence[_T], size: int = CHUNK) -> list[Sequence[_T]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def device_inputs(session: Session, devices: Sequence[Device]) -> dict[str, DeviceInput]:
+def device_inputs(session: Session, devices: Sequence[DeviceFacts]) -> dict[str, DeviceInput]:
     """:func:`device_input` for many devices: every group and the devices' static
     memberships in a few queries, rule groups evaluated in Python. Keyed by device id."""
     groups = session.execute(select(DeviceGroup.id, DeviceGroup.name, DeviceGroup.rule)).all()
@@ -96,7 +124,7 @@ def device_inputs(session: Session, devices: Sequence[Device]) -> dict[str, Devi
     rules = [(row.name, row.rule) for row in groups if row.rule]
     static: dict[str, list[str]] = {d.id: [] for d in devices}
     members = select(device_group_members.c.device_id, device_group_members.c.group_id)
-    if len(devices) > 2 * CHUNK:  # most of the fleet: read every membership once
+    if len(devices) > CHUNK:  # much of the fleet: read every membership once
         batches = [session.execute(members).all()]
     else:
         ids = [d.id for d in devices]

@@ -1,9 +1,10 @@
 """Long-polls parked in this process, by device id, and the policy documents they answer
 with, cached by content hash.
 
-A parked request holds one small :class:`asyncio.Event` and no thread or database
-connection. Everything here runs on the event loop, but the cache, which request threads
-fill.
+A parked request holds one small :class:`Waiter` and no thread or database connection.
+A wake-up carries the device's new version and ETag, so with the document cached here the
+woken request answers without touching the database. Everything here runs on the event
+loop, but the cache, which request threads fill.
 """
 
 from __future__ import annotations
@@ -16,36 +17,51 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from appwarden.enforcement.service import Current
+
+
+class Waiter:
+    """One parked long-poll: set when its device's policy changed (``current`` then holds
+    the new version, if the waker knew it) or the server stops."""
+
+    __slots__ = ("current", "event")
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.current: Current | None = None
+
 
 class Parked:
     """Waiting long-polls, woken when their device's policy may have changed."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, set[asyncio.Event]] = {}
+        self._waiting: dict[str, set[Waiter]] = {}
         self.closing = False
 
     @contextmanager
-    def park(self, device_id: str) -> Iterator[asyncio.Event]:
-        """An event set when ``device_id`` may have a new policy (or the server stops)."""
-        event = asyncio.Event()
+    def park(self, device_id: str) -> Iterator[Waiter]:
+        """A waiter set when ``device_id`` may have a new policy (or the server stops)."""
+        waiter = Waiter()
         if self.closing:
-            event.set()
-        self._waiting.setdefault(device_id, set()).add(event)
+            waiter.event.set()
+        self._waiting.setdefault(device_id, set()).add(waiter)
         try:
-            yield event
+            yield waiter
         finally:
             waiters = self._waiting.get(device_id)
             if waiters is not None:
-                waiters.discard(event)
+                waiters.discard(waiter)
                 if not waiters:
                     del self._waiting[device_id]
 
-    def wake(self, device_ids: Iterable[str]) -> int:
-        """Wake the long-polls of these devices; returns how many were parked."""
+    def wake(self, changed: Iterable[tuple[str, Current | None]]) -> int:
+        """Wake the long-polls of these devices, with their new version if known; returns
+        how many were parked."""
         woken = 0
-        for device_id in device_ids:
-            for event in self._waiting.get(device_id, ()):
-                event.set()
+        for device_id, current in changed:
+            for waiter in self._waiting.get(device_id, ()):
+                waiter.current = current
+                waiter.event.set()
                 woken += 1
         return woken
 
@@ -54,8 +70,8 @@ class Parked:
         wait."""
         self.closing = True
         for waiters in self._waiting.values():
-            for event in waiters:
-                event.set()
+            for waiter in waiters:
+                waiter.event.set()
 
     def __len__(self) -> int:
         return sum(len(w) for w in self._waiting.values())

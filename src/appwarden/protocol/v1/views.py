@@ -167,7 +167,7 @@ async def policy(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     parked = distributor.parked
-    with parked.park(device.id) as woken:  # parked before reading: no change slips between
+    with parked.park(device.id) as waiter:  # parked before reading: no change slips between
         current, body = await run_in_threadpool(read)
         while _matches(if_none_match, current.etag) and not parked.closing:
             remaining = deadline - loop.time()
@@ -175,11 +175,16 @@ async def policy(
                 break
             try:
                 async with asyncio.timeout(remaining):
-                    await woken.wait()
+                    await waiter.event.wait()
             except TimeoutError:
                 break
-            woken.clear()
+            waiter.event.clear()
             if parked.closing:
                 break
-            current, body = await run_in_threadpool(read)
+            woken, waiter.current = waiter.current, None
+            cached = distributor.documents.get(woken.etag) if woken is not None else None
+            if woken is not None and cached is not None:
+                current, body = woken, cached  # told the new version: no database read
+            else:
+                current, body = await run_in_threadpool(read)
     return _answer(current, body, if_none_match)

@@ -32,6 +32,7 @@ from appwarden.api.deps import Context
 from appwarden.enforcement.changes import PENDING
 from appwarden.enforcement.models import DevicePolicyVersion
 from appwarden.enforcement.reconcile import BATCH, reconcile
+from appwarden.enforcement.service import Current, document
 from appwarden.enforcement.versions import CHANNEL, ISSUED, generation
 from appwarden.protocol.v1.parking import Documents, Parked
 
@@ -185,13 +186,21 @@ class Distributor:
         with self.context.sessions() as session, session.begin():
             return generation(session)
 
-    def _changed_since(self, seen: int) -> tuple[int, list[str]]:
+    def _changed_since(self, seen: int) -> tuple[int, list[tuple[str, Current | None]]]:
+        """The generation now and the devices changed after ``seen``, with their version."""
         with self.context.sessions() as session, session.begin():
             value = generation(session)
             if value <= seen or not len(self.parked):
                 return value, []
-            query = select(DevicePolicyVersion.device_id).where(DevicePolicyVersion.seq > seen)
-            return value, list(session.scalars(query))
+            table = DevicePolicyVersion
+            query = select(table.device_id, table.version, table.etag).where(table.seq > seen)
+            changed = [(r.device_id, Current(r.version, r.etag)) for r in session.execute(query)]
+            for etag in {c.etag for _d, c in changed}:  # woken polls answer from the cache
+                if self.documents.get(etag) is None:
+                    stored = document(session, etag)
+                    if stored is not None:
+                        self.documents.put(etag, stored)
+            return value, list(changed)
 
     async def _wake_changed(self) -> None:
         value, device_ids = await asyncio.to_thread(self._changed_since, self.last_seen)
