@@ -132,3 +132,34 @@ def test_stopping_releases_parked_long_polls(env: Env) -> None:
     assert loop is not None
     loop.call_soon_threadsafe(distributor.stopping)
     assert poll.result().status_code == 304
+
+
+def test_reading_the_policy_compiles_nothing_until_the_clock_changes_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from appwarden.enforcement import versions
+
+    who, catalog = actors(env), seed_catalog(env)
+    phone = Phone(env, who, "government-issued")
+    reach(env, who, catalog, "in_force", target=APP_TARGET)
+    banned = ok(_get(phone, "/v1/policy"))
+    assert banned["policy"]["banned"] == [TIKTOK]
+
+    compiled: list[str] = []
+    real = versions.compile_policy
+
+    def counting(device: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(device.device_id)
+        return real(device, *args, **kwargs)
+
+    monkeypatch.setattr(versions, "compile_policy", counting)
+    for _ in range(3):
+        assert ok(_get(phone, "/v1/policy")) == banned
+    assert compiled == []
+
+    env.clock.advance(timedelta(days=91))  # the ban's end date passes
+    lapsed = ok(_get(phone, "/v1/policy"))
+    assert lapsed["policy"]["banned"] == [] and lapsed["version"] == banned["version"] + 1
+    assert compiled == [phone.id]
