@@ -4,7 +4,7 @@ sees it (one device, or many in a few queries)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, func, select
@@ -47,6 +47,27 @@ def rule_matches(rule: dict[str, Any] | None, device: DeviceFacts) -> bool:
     if not rule:
         return False
     return all(_meets(device, key, value) for key, value in rule.items())
+
+
+def matcher(rule: dict[str, Any] | None) -> Callable[[DeviceFacts], bool]:
+    """:func:`rule_matches` with ``rule`` prepared once, to test many devices."""
+    if not rule:
+        return lambda _device: False
+    prepared = {
+        key: {v.lower() for v in value} if key == "department" else value
+        for key, value in rule.items()
+    }
+
+    def test(device: DeviceFacts) -> bool:
+        for key, value in prepared.items():
+            if key == "department":
+                if (device.department or "").lower() not in value:
+                    return False
+            elif not _meets(device, key, value):
+                return False
+        return True
+
+    return test
 
 
 def _meets(device: DeviceFacts, key: str, value: Any) -> bool:
@@ -121,7 +142,7 @@ def device_inputs(session: Session, devices: Sequence[DeviceFacts]) -> dict[str,
     memberships in a few queries, rule groups evaluated in Python. Keyed by device id."""
     groups = session.execute(select(DeviceGroup.id, DeviceGroup.name, DeviceGroup.rule)).all()
     names = {row.id: row.name for row in groups}
-    rules = [(row.name, row.rule) for row in groups if row.rule]
+    rules = [(row.name, matcher(row.rule)) for row in groups if row.rule]
     static: dict[str, list[str]] = {d.id: [] for d in devices}
     members = select(device_group_members.c.device_id, device_group_members.c.group_id)
     if len(devices) > CHUNK:  # much of the fleet: read every membership once
@@ -143,7 +164,7 @@ def device_inputs(session: Session, devices: Sequence[DeviceFacts]) -> dict[str,
             ownership=d.ownership,
             supervised=d.supervised,
             user=d.user_name,
-            groups=static[d.id] + [name for name, rule in rules if rule_matches(rule, d)],
+            groups=static[d.id] + [name for name, test in rules if test(d)],
         )
         for d in devices
     }
