@@ -98,7 +98,7 @@ def record(
         details=details,
     )
     determination.events.append(event)
-    if waiver_id is None and Status.in_force in (before, after):
+    if waiver_id is None and Status.in_force in (before, after) and action != "reply":
         # What is in force may change: the devices in scope are recompiled after commit.
         note_change(acting.session, "determination", determination.id, event.at)
     if waiver_id is None:  # a waiver's audit event is its own (see waivers.service)
