@@ -61,8 +61,13 @@ def current_version(session: Session, device: Device, *, now: datetime) -> Curre
     """The device's current version: read from ``device_policies``; compiled only when
     changes wait in the outbox (they are applied first, for every device they affect), the
     device has no version yet, or its ``next_change_at`` has passed."""
+    # The outbox first: with no change waiting, every change committed so far has been
+    # applied (in the same transaction that marked it processed), so the row read next is
+    # at least that new. Read the other way round, a recompilation committing between the
+    # two reads would go unnoticed.
+    waiting = pending(session)
     found = _stored(session, device.id, now)
-    if found is not None and not pending(session):
+    if found is not None and not waiting:
         return found
     lock(session)
     if pending(session):

@@ -36,6 +36,7 @@ class Parked:
 
     def __init__(self) -> None:
         self._waiting: dict[str, set[Waiter]] = {}
+        self._count = 0  # read from other threads: an int, not the dict
         self.closing = False
 
     @contextmanager
@@ -45,9 +46,11 @@ class Parked:
         if self.closing:
             waiter.event.set()
         self._waiting.setdefault(device_id, set()).add(waiter)
+        self._count += 1
         try:
             yield waiter
         finally:
+            self._count -= 1
             waiters = self._waiting.get(device_id)
             if waiters is not None:
                 waiters.discard(waiter)
@@ -74,7 +77,7 @@ class Parked:
                 waiter.event.set()
 
     def __len__(self) -> int:
-        return sum(len(w) for w in self._waiting.values())
+        return self._count
 
 
 def document_json(document: dict[str, Any]) -> bytes:
