@@ -169,3 +169,37 @@ def test_a_ban_goes_pending_then_non_compliant_then_compliant(env: Env) -> None:
     assert summary["counts"]["compliant"] == 1 and summary["devices"] == 1
     device = compliance(env, who.aude, f"/devices/{phone.id}/compliance")
     assert device["compliant"] is True
+
+
+def test_an_oversized_chunked_body_is_refused_as_it_arrives(env: Env) -> None:
+    who = actors(env)
+    phone = Phone(env, who)
+    phone.policy()
+    before = counts(env)
+    chunk = b" " * 65536
+    body = chunk * (MAX_REPORT_BYTES // len(chunk) + 1)
+    headers = phone.signed("POST", "/v1/state", body) | {"Content-Type": "application/json"}
+    response = env.client.post(
+        "/v1/state", content=(chunk for _ in range(len(body) // len(chunk))), headers=headers
+    )
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    problem(response, 413)
+    assert counts(env) == before
+
+
+def test_an_older_version_that_holds_the_rule_is_non_compliant(env: Env) -> None:
+    who, catalog = actors(env), seed_catalog(env)
+    phone = Phone(env, who)
+    ban = reach(env, who, catalog, "in_force_interim", target=APP_TARGET)
+    assert phone.policy()["version"] == 1
+    reach(
+        env, who, catalog, "in_force_interim",
+        target={"kind": "app", "app_id": "com.other", "platform": None},
+    )  # fmt: skip
+    assert phone.policy()["version"] == 2
+    accepted = ok(phone.report({TIKTOK: None, "com.other": None}, version=1))
+    assert accepted["policy_version"] == 2
+    device = compliance(env, who.aude, f"/devices/{phone.id}/compliance")
+    statuses = {d["determination_id"]: d["status"] for d in device["determinations"]}
+    assert statuses[ban] == "non_compliant"  # version 1 already held the ban
+    assert set(statuses.values()) == {"non_compliant", "pending"}

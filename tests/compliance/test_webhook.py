@@ -130,3 +130,20 @@ def test_a_report_without_a_verdict_change_sends_nothing(hooked: Env, receiver: 
     ok(phone.report({}))
     ok(phone.report({"org.notes": None}))
     assert len(receiver.received) == 1 and json.loads(receiver.received[0][1])["compliant"]
+
+
+def test_a_device_going_silent_is_sent_when_a_read_notices(hooked: Env, receiver: Receiver) -> None:
+    env = hooked
+    receiver.failures = 0
+    who, catalog = actors(env), seed_catalog(env)
+    phone = Phone(env, who)
+    reach(env, who, catalog, "in_force_interim", target=APP_TARGET)
+    ok(phone.report({}))
+    assert [json.loads(b)["compliant"] for _, b in receiver.received] == [True]
+    env.clock.advance(timedelta(hours=24))
+    path = f"/api/v1/devices/{phone.id}/compliance"
+    device = ok(env.client.get(path, headers=env.headers(who.aude)))
+    assert device["compliant"] is False
+    assert device["determinations"][0]["status"] == "unreachable"
+    last = json.loads(receiver.received[-1][1])
+    assert (last["compliant"], last["determinations"]) == (False, {"1": "unreachable"})

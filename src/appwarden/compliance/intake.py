@@ -122,7 +122,8 @@ def accept(
 ) -> StateAccepted:
     """Record ``report`` from ``device`` (once per report id) and judge it again."""
     body_sha256 = hashlib.sha256(body).hexdigest()
-    device = session.get(Device, device.id) or device  # this session's copy, to update
+    # This session's copy, locked: one device's reports are recorded one at a time.
+    device = session.get(Device, device.id, with_for_update=True) or device
     earlier = _claim(session, device.id, report.report_id, body_sha256, now)
     if earlier is not None:
         return StateAccepted.model_validate(earlier.response)
