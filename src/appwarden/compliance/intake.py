@@ -176,15 +176,17 @@ def check_install(
     session: Session, device: Device, check: InstallCheck, *, now: datetime
 ) -> InstallDecision:
     """May ``device`` install this app now, by its current policy?"""
-    policy, _version = current_policy(session, device, now=now)
+    # Compiled now, not read from the last issued document: an install is rare, and its
+    # answer must hold even if distribution has not yet issued the newest version.
+    compiled, version = current_policy(session, device, now=now)
+    policy = service.issued(compiled.document(), version)
     signer = check.signer.lower() if check.signer else None
     allowed, rule, action = install_decision(
-        policy.rules, policy.allow_list, check.app_id, signer, now
+        policy.entries, policy.allow_list, check.app_id, signer, now
     )
     message = None
     if not allowed:
-        texts = {m.rule: m.text for m in policy.messages}
-        message = texts.get(rule) if rule is not None else None
+        message = policy.messages.get(rule) if rule is not None else None
         message = message or "This app may not be installed on this device."
     return InstallDecision(
         allowed=allowed,

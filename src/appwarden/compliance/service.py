@@ -10,7 +10,9 @@ change of a device's overall verdict queues a webhook (delivered after the commi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -24,12 +26,64 @@ from appwarden.compliance.models import (
     DeviceState,
     InstalledApp,
 )
-from appwarden.compliance.status import Judgement, Observed, applied_rules, judge, overall
+from appwarden.compliance.status import (
+    Judgement,
+    Observed,
+    applied_rules,
+    entries_of,
+    judge,
+    overall,
+)
 from appwarden.config import Settings
-from appwarden.enforcement.models import DevicePolicyVersion
+from appwarden.enforcement.models import DevicePolicyVersion, PolicyDocument
 from appwarden.enforcement.service import current_policy, issued_document
 from appwarden.fleet.models import Device
 from appwarden.policy.model import RuleEntry, iso
+
+
+@dataclass(frozen=True)
+class IssuedPolicy:
+    """A device's current policy as issued: its version and the parts compliance reads."""
+
+    version: int
+    entries: list[RuleEntry]
+    allow_list: bool
+    messages: dict[int, str]
+
+
+def issued(document: dict[str, Any], version: int) -> IssuedPolicy:
+    return IssuedPolicy(
+        version=version,
+        entries=entries_of(document),
+        allow_list=bool(document.get("allow_list")),
+        messages={int(m["rule"]): str(m["text"]) for m in document.get("messages", [])},
+    )
+
+
+def issued_policy(
+    session: Session,
+    device: Device,
+    *,
+    now: datetime,
+    cache: dict[str, IssuedPolicy] | None = None,
+) -> IssuedPolicy:
+    """The policy the server last issued to ``device`` (what distribution keeps current),
+    read from its stored document; compiled now only if none was ever issued. Rules and
+    waivers that lapse by the clock are applied by the readers (``in_effect`` at ``now``).
+    ``cache`` (by ETag) spares parsing one shared document again for every device."""
+    stored = session.get(DevicePolicyVersion, device.id)
+    if stored is not None:
+        key = f"{stored.etag}:{stored.version}"
+        if cache is not None and key in cache:
+            return cache[key]
+        document = session.get(PolicyDocument, stored.etag)
+        if document is not None:
+            found = issued(document.document, stored.version)
+            if cache is not None:
+                cache[key] = found
+            return found
+    policy, version = current_policy(session, device, now=now)
+    return issued(policy.document(), version)
 
 
 def unreachable_after(settings: Settings) -> timedelta:
@@ -171,9 +225,9 @@ def judge_device(
 
 def recompute(session: Session, device: Device, *, now: datetime, settings: Settings) -> int:
     """Judge ``device`` against its current policy; returns that policy's version."""
-    policy, version = current_policy(session, device, now=now)
-    judge_device(session, device, policy.rules, version, now=now, settings=settings)
-    return version
+    policy = issued_policy(session, device, now=now)
+    judge_device(session, device, policy.entries, policy.version, now=now, settings=settings)
+    return policy.version
 
 
 def _due(session: Session, now: datetime, settings: Settings) -> set[str]:
@@ -226,11 +280,13 @@ def refresh(
     unreachable. Returns the devices whose overall verdict changed."""
     ids = sorted(set(device_ids) if device_ids is not None else _due(session, now, settings))
     changed = []
+    cache: dict[str, IssuedPolicy] = {}
     for device_id in ids:
         device = session.get(Device, device_id)
         if device is None or device.state == "retired":
             continue
-        policy, version = current_policy(session, device, now=now)
-        if judge_device(session, device, policy.rules, version, now=now, settings=settings):
+        policy = issued_policy(session, device, now=now, cache=cache)
+        entries, version = policy.entries, policy.version
+        if judge_device(session, device, entries, version, now=now, settings=settings):
             changed.append(device_id)
     return changed
