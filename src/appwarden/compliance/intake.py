@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from appwarden.compliance import service
@@ -26,9 +25,20 @@ from appwarden.compliance.wire import (
     StateReport,
 )
 from appwarden.config import Settings
-from appwarden.enforcement.service import current_policy, issued_document
+from appwarden.enforcement.models import DevicePolicyIssue
+from appwarden.enforcement.service import current_policy
 from appwarden.errors import Conflict
 from appwarden.fleet.models import Device
+
+
+def _issued(session: Session, device_id: str, version: int) -> bool:
+    """Whether ``version`` was ever issued to the device."""
+    found = session.scalar(
+        select(DevicePolicyIssue.version).where(
+            DevicePolicyIssue.device_id == device_id, DevicePolicyIssue.version == version
+        )
+    )
+    return found is not None
 
 
 class InventoryMismatch(Conflict):
@@ -87,28 +97,23 @@ def _store_inventory(
 
 def _claim(
     session: Session, device_id: str, report_id: str, body_sha256: str, now: datetime
-) -> DeviceReport | None:
-    """Record the report id; if it was recorded before (a retry), that earlier record."""
+) -> tuple[DeviceReport, bool]:
+    """The record of this report id, and whether it is new (else: a retry). The caller
+    holds the device's row lock, so one report id cannot be claimed twice at once."""
     earlier = session.get(DeviceReport, (device_id, report_id))
-    if earlier is None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    DeviceReport(
-                        device_id=device_id,
-                        report_id=report_id,
-                        body_sha256=body_sha256,
-                        response={},
-                        received_at=now,
-                    )
-                )
-            return None
-        except IntegrityError:  # the same report, concurrently: it committed first
-            earlier = session.get(DeviceReport, (device_id, report_id), populate_existing=True)
-            assert earlier is not None  # noqa: S101 - the other request's row
-    if earlier.body_sha256 != body_sha256:
-        raise ReportIdReused(f"report id {report_id} was already used for another report")
-    return earlier
+    if earlier is not None:
+        if earlier.body_sha256 != body_sha256:
+            raise ReportIdReused(f"report id {report_id} was already used for another report")
+        return earlier, False
+    claimed = DeviceReport(
+        device_id=device_id,
+        report_id=report_id,
+        body_sha256=body_sha256,
+        response={},
+        received_at=now,
+    )
+    session.add(claimed)
+    return claimed, True
 
 
 def accept(
@@ -124,13 +129,10 @@ def accept(
     body_sha256 = hashlib.sha256(body).hexdigest()
     # This session's copy, locked: one device's reports are recorded one at a time.
     device = session.get(Device, device.id, with_for_update=True) or device
-    earlier = _claim(session, device.id, report.report_id, body_sha256, now)
-    if earlier is not None:
-        return StateAccepted.model_validate(earlier.response)
-    if (
-        report.applied_version < 1
-        or issued_document(session, device.id, report.applied_version) is None
-    ):
+    record, new = _claim(session, device.id, report.report_id, body_sha256, now)
+    if not new:
+        return StateAccepted.model_validate(record.response)
+    if report.applied_version < 1 or not _issued(session, device.id, report.applied_version):
         raise VersionNotIssued(
             f"policy version {report.applied_version} was never issued to this device"
         )
@@ -166,8 +168,6 @@ def accept(
     accepted = StateAccepted(
         report_id=report.report_id, inventory_hash=stored_hash, policy_version=version
     )
-    record = session.get(DeviceReport, (device.id, report.report_id))
-    assert record is not None  # noqa: S101 - claimed above
     record.response = accepted.model_dump(mode="json")
     return accepted
 
@@ -179,7 +179,7 @@ def check_install(
     # Compiled now, not read from the last issued document: an install is rare, and its
     # answer must hold even if distribution has not yet issued the newest version.
     compiled, version = current_policy(session, device, now=now)
-    policy = service.issued(compiled.document(), version)
+    policy = service.issued(compiled.document(), compiled.etag)
     signer = check.signer.lower() if check.signer else None
     allowed, rule, action = install_decision(
         policy.entries, policy.allow_list, check.app_id, signer, now

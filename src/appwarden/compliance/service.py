@@ -29,61 +29,76 @@ from appwarden.compliance.models import (
 from appwarden.compliance.status import (
     Judgement,
     Observed,
-    applied_rules,
     entries_of,
     judge,
     overall,
 )
 from appwarden.config import Settings
-from appwarden.enforcement.models import DevicePolicyVersion, PolicyDocument
-from appwarden.enforcement.service import current_policy, issued_document
+from appwarden.enforcement.models import DevicePolicyIssue, DevicePolicyVersion, PolicyDocument
+from appwarden.enforcement.service import current_policy
 from appwarden.fleet.models import Device
+from appwarden.policy.matcher import in_effect
 from appwarden.policy.model import RuleEntry, iso
 
 
 @dataclass(frozen=True)
 class IssuedPolicy:
-    """A device's current policy as issued: its version and the parts compliance reads."""
+    """A policy document as compliance reads it."""
 
-    version: int
+    etag: str
     entries: list[RuleEntry]
     allow_list: bool
     messages: dict[int, str]
 
 
-def issued(document: dict[str, Any], version: int) -> IssuedPolicy:
+def issued(document: dict[str, Any], etag: str) -> IssuedPolicy:
     return IssuedPolicy(
-        version=version,
+        etag=etag,
         entries=entries_of(document),
         allow_list=bool(document.get("allow_list")),
         messages={int(m["rule"]): str(m["text"]) for m in document.get("messages", [])},
     )
 
 
-def issued_policy(
-    session: Session,
-    device: Device,
-    *,
-    now: datetime,
-    cache: dict[str, IssuedPolicy] | None = None,
-) -> IssuedPolicy:
-    """The policy the server last issued to ``device`` (what distribution keeps current),
-    read from its stored document; compiled now only if none was ever issued. Rules and
-    waivers that lapse by the clock are applied by the readers (``in_effect`` at ``now``).
-    ``cache`` (by ETag) spares parsing one shared document again for every device."""
-    stored = session.get(DevicePolicyVersion, device.id)
-    if stored is not None:
-        key = f"{stored.etag}:{stored.version}"
-        if cache is not None and key in cache:
-            return cache[key]
-        document = session.get(PolicyDocument, stored.etag)
-        if document is not None:
-            found = issued(document.document, stored.version)
-            if cache is not None:
-                cache[key] = found
-            return found
-    policy, version = current_policy(session, device, now=now)
-    return issued(policy.document(), version)
+class Documents:
+    """Issued policy documents, parsed once per unit of work: devices share them by ETag."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._parsed: dict[str, IssuedPolicy] = {}
+
+    def get(self, etag: str) -> IssuedPolicy | None:
+        found = self._parsed.get(etag)
+        if found is None:
+            row = self.session.get(PolicyDocument, etag)
+            if row is None:
+                return None
+            found = self._parsed[etag] = issued(row.document, etag)
+        return found
+
+    def current(self, device: Device, *, now: datetime) -> tuple[IssuedPolicy, int]:
+        """The policy last issued to ``device`` and its version (what distribution keeps
+        current), compiled now only if none was ever issued. Rules and waivers that lapse
+        by the clock are applied when judging (``in_effect`` at ``now``)."""
+        stored = self.session.get(DevicePolicyVersion, device.id)
+        if stored is not None:
+            found = self.get(stored.etag)
+            if found is not None:
+                return found, stored.version
+        policy, version = current_policy(self.session, device, now=now)
+        return issued(policy.document(), policy.etag), version
+
+    def applied(self, device_id: str, version: int, now: datetime) -> frozenset[int]:
+        """Rules in effect at ``now`` in the version the device says it applied."""
+        etag = self.session.scalar(
+            select(DevicePolicyIssue.etag).where(
+                DevicePolicyIssue.device_id == device_id, DevicePolicyIssue.version == version
+            )
+        )
+        found = None if etag is None else self.get(etag)
+        if found is None:
+            return frozenset()
+        return frozenset(e.id for e in found.entries if in_effect(e, now))
 
 
 def unreachable_after(settings: Settings) -> timedelta:
@@ -97,17 +112,17 @@ def installed_apps(session: Session, device_id: str) -> dict[str, str | None]:
     return {str(app_id): signer for app_id, signer in rows}
 
 
-def _observed(session: Session, device: Device, *, now: datetime, settings: Settings) -> Observed:
+def _observed(docs: Documents, device: Device, *, now: datetime, settings: Settings) -> Observed:
+    session = docs.session
     state = session.get(DeviceState, device.id)
     if state is None:
         last = device.enrolled_at
         return Observed(now, None, None, frozenset(), now - last >= unreachable_after(settings))
-    applied = issued_document(session, device.id, state.applied_version)
     return Observed(
         now=now,
         apps=installed_apps(session, device.id) if state.inventory_hash is not None else None,
         reported_at=state.reported_at,
-        applied_rules=applied_rules(applied, now),
+        applied_rules=docs.applied(device.id, state.applied_version, now),
         unreachable=now - state.reported_at >= unreachable_after(settings),
     )
 
@@ -195,7 +210,7 @@ def _queue_webhook(
 
 
 def judge_device(
-    session: Session,
+    docs: Documents,
     device: Device,
     entries: Sequence[RuleEntry],
     version: int,
@@ -205,7 +220,8 @@ def judge_device(
 ) -> bool:
     """Judge ``device`` against the rules of its policy ``version``; True if its overall
     verdict changed (a webhook is then queued, if one is configured)."""
-    seen = _observed(session, device, now=now, settings=settings)
+    session = docs.session
+    seen = _observed(docs, device, now=now, settings=settings)
     judgements = _apply(session, device, entries, seen)
     compliant = overall(judgements.values())
     record = session.get(DeviceCompliance, device.id)
@@ -225,9 +241,10 @@ def judge_device(
 
 def recompute(session: Session, device: Device, *, now: datetime, settings: Settings) -> int:
     """Judge ``device`` against its current policy; returns that policy's version."""
-    policy = issued_policy(session, device, now=now)
-    judge_device(session, device, policy.entries, policy.version, now=now, settings=settings)
-    return policy.version
+    docs = Documents(session)
+    policy, version = docs.current(device, now=now)
+    judge_device(docs, device, policy.entries, version, now=now, settings=settings)
+    return version
 
 
 def _due(session: Session, now: datetime, settings: Settings) -> set[str]:
@@ -280,13 +297,12 @@ def refresh(
     unreachable. Returns the devices whose overall verdict changed."""
     ids = sorted(set(device_ids) if device_ids is not None else _due(session, now, settings))
     changed = []
-    cache: dict[str, IssuedPolicy] = {}
+    docs = Documents(session)
     for device_id in ids:
         device = session.get(Device, device_id)
         if device is None or device.state == "retired":
             continue
-        policy = issued_policy(session, device, now=now, cache=cache)
-        entries, version = policy.entries, policy.version
-        if judge_device(session, device, entries, version, now=now, settings=settings):
+        policy, version = docs.current(device, now=now)
+        if judge_device(docs, device, policy.entries, version, now=now, settings=settings):
             changed.append(device_id)
     return changed
