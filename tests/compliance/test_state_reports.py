@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from appwarden.compliance.models import DeviceEvent, InstalledApp
+from appwarden.compliance.models import DeviceEvent, DeviceReport, InstalledApp
 from appwarden.compliance.wire import MAX_REPORT_BYTES
 from tests.compliance.support import (
     APP_TARGET,
@@ -203,3 +204,16 @@ def test_an_older_version_that_holds_the_rule_is_non_compliant(env: Env) -> None
     statuses = {d["determination_id"]: d["status"] for d in device["determinations"]}
     assert statuses[ban] == "non_compliant"  # version 1 already held the ban
     assert set(statuses.values()) == {"non_compliant", "pending"}
+
+
+def test_report_ids_are_forgotten_after_thirty_days(env: Env) -> None:
+    who = actors(env)
+    phone = Phone(env, who)
+    ok(phone.report({}, report_id="r_monthly_1"))
+    env.clock.advance(timedelta(days=29))
+    ok(phone.report({}, report_id="r_monthly_2"))
+    env.clock.advance(timedelta(days=2))
+    compliance(env, who.aude, f"/devices/{phone.id}/compliance")  # a read prunes
+    with env.session() as session:
+        kept = list(session.scalars(select(DeviceReport.report_id)))
+    assert kept == ["r_monthly_2"]

@@ -66,7 +66,8 @@ class DeviceEvent(Base):
 
 
 class DeviceReport(Base):
-    """A state report accepted once: a retry with the same id gets ``response`` again."""
+    """A state report accepted once: a retry with the same id gets ``response`` again.
+    Kept for :data:`appwarden.compliance.service.REPORT_IDS_KEPT`."""
 
     __tablename__ = "device_reports"
 
@@ -76,7 +77,7 @@ class DeviceReport(Base):
     report_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     body_sha256: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class DeviceCompliance(Base):

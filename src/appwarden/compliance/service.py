@@ -23,6 +23,7 @@ from appwarden.compliance.models import (
     ComplianceStatus,
     ComplianceWebhook,
     DeviceCompliance,
+    DeviceReport,
     DeviceState,
     InstalledApp,
 )
@@ -99,6 +100,14 @@ class Documents:
         if found is None:
             return frozenset()
         return frozenset(e.id for e in found.entries if in_effect(e, now))
+
+
+#: How long a report id is remembered: a retry later than this is a new report.
+REPORT_IDS_KEPT = timedelta(days=30)
+
+
+def prune_report_ids(session: Session, now: datetime) -> None:
+    session.execute(delete(DeviceReport).where(DeviceReport.received_at < now - REPORT_IDS_KEPT))
 
 
 def unreachable_after(settings: Settings) -> timedelta:
@@ -294,7 +303,10 @@ def refresh(
 ) -> list[str]:
     """Judge again ``device_ids`` (all of them), or, if None, every device whose policy
     version changed since it was last judged, that was never judged or that has become
-    unreachable. Returns the devices whose overall verdict changed."""
+    unreachable (and forgets report ids older than :data:`REPORT_IDS_KEPT`). Returns the
+    devices whose overall verdict changed."""
+    if device_ids is None:
+        prune_report_ids(session, now)
     ids = sorted(set(device_ids) if device_ids is not None else _due(session, now, settings))
     changed = []
     docs = Documents(session)

@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0007
-Create Date: 2026-11-23 06:53:41.444790
+Create Date: 2026-11-23 07:20:49.496510
 """
 
 from collections.abc import Sequence
@@ -117,6 +117,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("device_id", "report_id", name=op.f("pk_device_reports")),
     )
+    with op.batch_alter_table("device_reports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_device_reports_received_at"), ["received_at"], unique=False
+        )
+
     op.create_table(
         "device_states",
         sa.Column("device_id", sa.String(length=32), nullable=False),
@@ -211,6 +216,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_device_states_reported_at"))
 
     op.drop_table("device_states")
+    with op.batch_alter_table("device_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_device_reports_received_at"))
+
     op.drop_table("device_reports")
     with op.batch_alter_table("device_events", schema=None) as batch_op:
         batch_op.drop_index("ix_device_events_device_id_id")
