@@ -22,11 +22,12 @@ def _protected_routers() -> list[APIRouter]:
     from appwarden.audit.views import router as audit
     from appwarden.auth.views import router as auth
     from appwarden.catalog.views import router as catalog
+    from appwarden.compliance.views import router as compliance
     from appwarden.decisions.views import router as determinations
     from appwarden.fleet.views import router as fleet
     from appwarden.waivers.views import router as waivers
 
-    return [auth, audit, catalog, determinations, waivers, fleet]
+    return [auth, audit, catalog, determinations, waivers, fleet, compliance]
 
 
 def _public_routers() -> list[APIRouter]:
@@ -38,9 +39,11 @@ def _public_routers() -> list[APIRouter]:
 def _mount_device_protocol(app: FastAPI) -> None:
     """The device protocol, on purpose outside the REST API and its user tokens: devices
     authenticate by signing each request (see :mod:`appwarden.protocol.v1.signing`)."""
+    from appwarden.protocol.v1.reports import router as reports
     from appwarden.protocol.v1.views import PREFIX, router
 
     app.include_router(router, prefix=PREFIX)
+    app.include_router(reports, prefix=PREFIX)
 
 
 @asynccontextmanager

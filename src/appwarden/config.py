@@ -91,11 +91,22 @@ class Settings(BaseSettings):
         description="Period of the background sweep: changes written by other processes "
         "(the CLI) and policies the clock changes.",
     )
+    unreachable_after_hours: int = Field(
+        default=24, gt=0, description="Hours without a state report before a device is unreachable."
+    )
+    compliance_webhook_url: str | None = Field(
+        default=None, description="Where changes of a device's overall compliance are POSTed."
+    )
+    compliance_webhook_secret: SecretStr | None = Field(
+        default=None, description="Key of the webhook's HMAC-SHA256 signature."
+    )
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:
         if self.warn_at > self.fail_at:
             raise ValueError("warn_at must not exceed fail_at")
+        if self.compliance_webhook_url and self.compliance_webhook_secret is None:
+            raise ValueError("compliance_webhook_url needs compliance_webhook_secret")
         return self
 
     @property

@@ -12,6 +12,16 @@ from appwarden.catalog.models import (
     Signer,
     app_signers,
 )
+from appwarden.compliance.models import (
+    ComplianceHistory,
+    ComplianceStatus,
+    ComplianceWebhook,
+    DeviceCompliance,
+    DeviceEvent,
+    DeviceReport,
+    DeviceState,
+    InstalledApp,
+)
 from appwarden.db import Base
 from appwarden.decisions.models import Determination, DeterminationEvent, DeterminationEvidence
 from appwarden.enforcement.models import (
@@ -26,6 +36,14 @@ from appwarden.protocol.models import DeviceNonce, EnrollmentAttempt
 from appwarden.waivers.models import Waiver
 
 __all__ = [
+    "ComplianceHistory",
+    "ComplianceStatus",
+    "ComplianceWebhook",
+    "DeviceCompliance",
+    "DeviceEvent",
+    "DeviceReport",
+    "DeviceState",
+    "InstalledApp",
     "ApiToken",
     "App",
     "Assessment",

@@ -9,6 +9,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from appwarden.api.problems import Problem
+from appwarden.compliance.wire import (
+    DeltaInventory,
+    InstallCheck,
+    InstallDecision,
+    StateAccepted,
+    StateReport,
+)
 from appwarden.protocol.v1.schemas import (
     DeviceRecord,
     EnrollRequest,
@@ -22,6 +29,11 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "EnrollResponse": EnrollResponse,
     "DeviceRecord": DeviceRecord,
     "PolicyResponse": PolicyResponse,
+    "StateReport": StateReport,
+    "DeltaInventory": DeltaInventory,
+    "StateAccepted": StateAccepted,
+    "InstallCheck": InstallCheck,
+    "InstallDecision": InstallDecision,
     "Problem": Problem,
 }
 _EXAMPLE = re.compile(r"<!-- example: (\w+) -->\s*```json\n(.*?)```", re.DOTALL)

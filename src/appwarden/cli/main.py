@@ -10,6 +10,7 @@ from appwarden import __version__
 from appwarden.cli import (
     audit,
     catalog,
+    compliance,
     decisions,
     demo,
     fleet,
@@ -38,6 +39,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(waivers.app, name="waivers")
 app.add_typer(catalog.app, name="apps")
 app.add_typer(catalog.publishers, name="publishers")
+decisions.app.command("impact")(compliance.impact)
 app.add_typer(decisions.app, name="determinations")
 app.add_typer(fleet.groups, name="groups")
 app.add_typer(fleet.devices, name="devices")

@@ -53,3 +53,32 @@ class PolicyResponse(BaseModel):
     policy: dict[str, Any] = Field(
         description="The compiled document (see docs/policy.md); equal inputs, equal document."
     )
+
+
+# The reporting routes' bodies live with the compliance service that reads them; exported
+# here too, so a device maker finds every protocol body in one module.
+from appwarden.compliance.wire import (  # noqa: E402
+    DeltaInventory,
+    DeviceEventIn,
+    FullInventory,
+    InstallCheck,
+    InstallDecision,
+    InstalledAppIn,
+    StateAccepted,
+    StateReport,
+)
+
+__all__ = [
+    "DeltaInventory",
+    "DeviceEventIn",
+    "DeviceRecord",
+    "EnrollRequest",
+    "EnrollResponse",
+    "FullInventory",
+    "InstallCheck",
+    "InstallDecision",
+    "InstalledAppIn",
+    "PolicyResponse",
+    "StateAccepted",
+    "StateReport",
+]

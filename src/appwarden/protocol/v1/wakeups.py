@@ -29,16 +29,22 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from appwarden.api.deps import Context
+from appwarden.compliance import service as compliance
+from appwarden.compliance import webhook
 from appwarden.enforcement.changes import PENDING
 from appwarden.enforcement.models import DevicePolicyVersion
 from appwarden.enforcement.reconcile import BATCH, reconcile
 from appwarden.enforcement.service import Current, document
 from appwarden.enforcement.versions import CHANNEL, ISSUED, generation
+from appwarden.fleet.membership import chunks
 from appwarden.protocol.v1.parking import Documents, Parked
 
 log = logging.getLogger(__name__)
 Mode = Literal["notify", "poll", "local"]
 _RETRY_S = 1.0
+#: Every device due is judged again this often (devices gone silent become unreachable).
+JUDGE_EVERY_S = 30.0
+JUDGE_CHUNK = 250
 
 
 def mode_for(context: Context) -> Mode:
@@ -66,6 +72,7 @@ class Distributor:
         self._reconcile_due = True
         self._check_due = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._to_judge: set[str] = set()
         self.listening = threading.Event()  # PostgreSQL LISTEN is in place (tests wait on it)
         event.listen(context.sessions, "after_commit", self._after_commit)
 
@@ -143,6 +150,7 @@ class Distributor:
         sweep_s = settings.reconcile_interval_ms / 1000
         poll_s = settings.poll_interval_ms / 1000 if self.mode == "poll" else math.inf
         next_sweep = loop.time()
+        next_judge = loop.time() + JUDGE_EVERY_S
         first = True
         assert self._signal is not None  # noqa: S101 - started
         while True:
@@ -162,25 +170,49 @@ class Distributor:
             try:
                 if reconcile_now:
                     next_sweep = loop.time() + sweep_s
-                    check = await asyncio.to_thread(self._reconcile, first) or check
+                    changed = await asyncio.to_thread(self._reconcile, first)
+                    check = bool(changed) or check
+                    self._to_judge.update(changed)
                     first = False
                 if check:
                     await self._wake_changed()
+                if self._to_judge or loop.time() >= next_judge:
+                    # After the wake-ups: judging is bookkeeping, devices come first.
+                    everyone = loop.time() >= next_judge
+                    next_judge = loop.time() + JUDGE_EVERY_S if everyone else next_judge
+                    ids, self._to_judge = self._to_judge, set()
+                    await asyncio.to_thread(self._judge, None if everyone else ids)
             except Exception:  # noqa: BLE001 - keep distributing; the database may come back
                 log.exception("policy distribution failed; retrying")
                 self._reconcile_due = True
                 await asyncio.sleep(_RETRY_S)
 
-    def _reconcile(self, sweep: bool) -> bool:
-        """Reconcile until the outbox is empty; whether some device's policy changed."""
-        changed = False
+    def _reconcile(self, sweep: bool) -> set[str]:
+        """Reconcile until the outbox is empty; the devices whose policy changed."""
+        changed: set[str] = set()
         while True:
             with self.context.sessions() as session, session.begin():
                 result = reconcile(session, self.context.clock.now(), sweep=sweep)
             sweep = False
-            changed |= result.devices_changed > 0
+            changed.update(result.device_ids)
             if result.changes < BATCH:
                 return changed
+
+    def _judge(self, device_ids: set[str] | None) -> None:
+        """Judge compliance again: ``device_ids`` (their policy changed), or with None every
+        device due (changed, never judged, gone silent); then send the webhooks queued.
+        In short transactions, so state reports are not held up behind it."""
+        context = self.context
+        if device_ids is None:
+            with context.sessions() as session, session.begin():
+                compliance.refresh(session, context.clock.now(), settings=context.settings)
+        else:
+            for part in chunks(sorted(device_ids), JUDGE_CHUNK):
+                with context.sessions() as session, session.begin():
+                    compliance.refresh(
+                        session, context.clock.now(), part, settings=context.settings
+                    )
+        webhook.deliver_due(context.sessions, context.settings, context.clock)
 
     def _generation(self) -> int:
         with self.context.sessions() as session, session.begin():

@@ -1,0 +1,1 @@
+"""Compliance: what devices report, and per device × determination whether it holds."""

@@ -1,0 +1,92 @@
+"""Compliance as the REST API returns it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class Straggler(BaseModel):
+    device_id: str
+    status: str
+    since: datetime
+    overdue: bool = Field(description="Past the determination's removal deadline.")
+
+
+class TimeToCompliance(BaseModel):
+    """Seconds from the determination's effective time until 50/90/99/100 % of the devices
+    it applies to (exempt and cannot_enforce aside) were first compliant; null if not yet."""
+
+    devices: int
+    compliant: int
+    t50_s: float | None
+    t90_s: float | None
+    t99_s: float | None
+    t100_s: float | None
+
+
+class DeterminationCompliance(BaseModel):
+    determination_id: int
+    as_of: datetime
+    effective_at: datetime | None
+    removal_deadline: datetime | None
+    devices: int
+    counts: dict[str, int] = Field(description="Devices per status (every status listed).")
+    time_to_compliance: TimeToCompliance
+    stragglers: list[Straggler] = Field(description="Longest not compliant first (20 at most).")
+
+
+class HistoryEntry(BaseModel):
+    id: int
+    device_id: str
+    determination_id: int
+    status: str
+    at: datetime
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryEntry]
+    next_after: int | None = Field(description="Pass as `after` for the next page.")
+
+
+class DeviceDeterminationStatus(BaseModel):
+    determination_id: int
+    title: str
+    action: str
+    status: str
+    since: datetime
+    present: bool | None = Field(description="Whether the target was last seen installed.")
+
+
+class DeviceCompliance(BaseModel):
+    """One device's verdict: what an identity provider asks before granting access."""
+
+    device_id: str
+    compliant: bool = Field(
+        description="Every determination compliant or exempt (or not enforceable on the "
+        "device and its target not seen); false if never judged."
+    )
+    state: str
+    evaluated_at: datetime | None
+    last_report_at: datetime | None
+    policy_version: int | None
+    applied_version: int | None
+    determinations: list[DeviceDeterminationStatus]
+
+
+class ImpactBucket(BaseModel):
+    name: str
+    in_scope: int
+    holding: int
+
+
+class Impact(BaseModel):
+    """Devices in the determination's scope that hold its target now (last inventory)."""
+
+    determination_id: int
+    in_scope: int
+    reported: int = Field(description="Devices in scope that sent an inventory.")
+    holding: int
+    by_group: list[ImpactBucket]
+    by_department: list[ImpactBucket]

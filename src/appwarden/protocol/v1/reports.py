@@ -1,0 +1,96 @@
+"""Device routes that report: ``POST /v1/state`` and ``POST /v1/install-check``.
+
+A device writes only its own state: the device is the one that signed the request, never
+one named in the body. A body over 1 MiB is refused with 413 before it is read whole or
+parsed (Content-Length first, then counted as it arrives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.types import Message
+
+from appwarden.api.deps import ContextDep, SessionDep
+from appwarden.api.problems import problems
+from appwarden.compliance import intake, webhook
+from appwarden.compliance.wire import (
+    MAX_REPORT_BYTES,
+    InstallCheck,
+    InstallDecision,
+    StateAccepted,
+    StateReport,
+)
+from appwarden.protocol.v1.signing import DeviceDep
+
+DEVICE_ROUTE = {"x-device": True}
+
+
+def _too_large() -> HTTPException:
+    # An HTTPException: FastAPI turns anything else raised while reading a body into 400.
+    return HTTPException(413, f"the request body is larger than {MAX_REPORT_BYTES} bytes")
+
+
+class CappedBodyRoute(APIRoute):
+    """Refuse a body over :data:`MAX_REPORT_BYTES` before parsing it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def capped(request: Request) -> Response:
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_REPORT_BYTES:
+                raise _too_large()
+            seen = 0
+
+            async def receive() -> Message:
+                nonlocal seen
+                message = await request.receive()
+                seen += len(message.get("body", b""))
+                if seen > MAX_REPORT_BYTES:
+                    raise _too_large()
+                return message
+
+            return await handler(Request(request.scope, receive))
+
+        return capped
+
+
+router = APIRouter(tags=["device protocol v1"], route_class=CappedBodyRoute)
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post("/state", responses=problems(401, 409, 413, 422), openapi_extra=DEVICE_ROUTE)
+def report_state(
+    body: StateReport,
+    raw: Annotated[bytes, Depends(_raw_body)],
+    device: DeviceDep,
+    session: SessionDep,
+    context: ContextDep,
+    background: BackgroundTasks,
+) -> StateAccepted:
+    """Record the signing device's applied policy version, installed apps (full, or a
+    delta against the hash the server holds) and events. Idempotent by ``report_id``."""
+    accepted = intake.accept(
+        session, device, body, body=raw, now=context.clock.now(), settings=context.settings
+    )
+    if context.settings.compliance_webhook_url:
+        # Runs after the response, so after this request's transaction committed.
+        background.add_task(webhook.deliver_due, context.sessions, context.settings, context.clock)
+    return accepted
+
+
+@router.post("/install-check", responses=problems(401, 413, 422), openapi_extra=DEVICE_ROUTE)
+def install_check(
+    body: InstallCheck, device: DeviceDep, session: SessionDep, context: ContextDep
+) -> InstallDecision:
+    """May the signing device install this app now? Decided on its current policy."""
+    return intake.check_install(session, device, body, now=context.clock.now())
