@@ -71,6 +71,7 @@ def hooked(database_url: str, tmp_path: Path, receiver: Receiver) -> Iterator[En
         audit_key="test-audit-key",
         compliance_webhook_url=receiver.url,
         compliance_webhook_secret=SECRET,
+        reconcile=False,  # deliveries only from what each test does (see conftest.py)
     )
     clock = FixedClock(START)
     app = create_app(settings, clock=clock)

@@ -176,7 +176,7 @@ class Distributor:
                     first = False
                 if check:
                     await self._wake_changed()
-                if self._to_judge or loop.time() >= next_judge:
+                if settings.reconcile and (self._to_judge or loop.time() >= next_judge):
                     # After the wake-ups: judging is bookkeeping, devices come first.
                     everyone = loop.time() >= next_judge
                     next_judge = loop.time() + JUDGE_EVERY_S if everyone else next_judge

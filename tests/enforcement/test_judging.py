@@ -1,0 +1,57 @@
+"""The distributor judges compliance on its own: after a ban takes force, the devices in
+scope are `pending` (with a history row) without anyone reading compliance or reporting."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+
+from appwarden.compliance.models import ComplianceHistory, ComplianceStatus
+from tests.compliance.support import APP_TARGET, TIKTOK, Phone
+from tests.decisions.support import actors, ok, reach, seed_catalog
+from tests.server import Env
+
+
+def _statuses(env: Env) -> list[tuple[str, int, str]]:
+    with env.session() as session:
+        rows = session.execute(
+            select(
+                ComplianceStatus.device_id,
+                ComplianceStatus.determination_id,
+                ComplianceStatus.status,
+            ).order_by(ComplianceStatus.device_id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _wait_for(env: Env, count: int) -> list[tuple[str, int, str]]:
+    """The statuses once ``count`` exist (the distributor runs in the app's own thread)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = _statuses(env)
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    return _statuses(env)
+
+
+def test_a_ban_in_force_makes_its_devices_pending_without_a_read(env: Env) -> None:
+    who, catalog = actors(env), seed_catalog(env)
+    phones = [Phone(env, who) for _ in range(3)]
+    for phone in phones:
+        ok(phone.report({TIKTOK: None}))  # every phone holds the app before the ban
+    assert _statuses(env) == []  # nothing in force: nothing to judge
+    number = reach(env, who, catalog, "in_force_interim", target=APP_TARGET)
+    found = _wait_for(env, 3)
+    assert sorted(found) == sorted((p.id, number, "pending") for p in phones)
+    with env.session() as session:
+        history = session.scalars(select(ComplianceHistory.status)).all()
+    assert list(history) == ["pending"] * 3
+    # The first phone removes the app and reports: compliant, the others stay pending.
+    ok(phones[0].report({}))
+    assert {d: s for d, _n, s in _statuses(env)} == {
+        phones[0].id: "compliant",
+        phones[1].id: "pending",
+        phones[2].id: "pending",
+    }
