@@ -14,6 +14,7 @@ from appwarden.cli import (
     demo,
     fleet,
     server,
+    sim,
     trackers,
     users,
     vet,
@@ -41,6 +42,9 @@ app.add_typer(catalog.publishers, name="publishers")
 app.add_typer(decisions.app, name="determinations")
 app.add_typer(fleet.groups, name="groups")
 app.add_typer(fleet.devices, name="devices")
+app.command("agent")(sim.agent)
+app.command("simulate")(sim.simulate)
+app.command("drill")(sim.drill)
 
 
 @app.command()

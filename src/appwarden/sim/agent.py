@@ -170,19 +170,19 @@ class Agent:
             except Retry:
                 continue
             except NETWORK_ERRORS:
-                await self._back_off()
+                await self.back_off()
                 continue
             except ProtocolError as error:
                 if error.status in (401, 403) or error.status == 422:
                     raise
-                await self._back_off()
+                await self.back_off()
                 continue
             self.failures = 0
             elapsed = loop.time() - started
             if not changed and elapsed < self.config.min_interval:
                 await self.sleep(self.config.min_interval - elapsed)
 
-    async def _back_off(self) -> None:
+    async def back_off(self) -> None:
         self.online = False
         self.enforce()  # offline: the cached policy still binds, by the clock
         delay = min(self.config.backoff_cap, self.config.backoff_base * 2**self.failures)
