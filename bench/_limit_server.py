@@ -77,6 +77,21 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     }
 
 
+async def _park(request: Request, changed: asyncio.Event, wait: int) -> None:
+    """Hold a long-poll until the policy changes, ``wait`` seconds pass or the client goes."""
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(gone())]
+    try:
+        await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
 def create_app(state: LimitState | None = None, trigger: Path | None = None) -> FastAPI:
     state = state or LimitState()
 
@@ -106,9 +121,7 @@ def create_app(state: LimitState | None = None, trigger: Path | None = None) -> 
     async def policy(request: Request, wait: int = 0) -> Response:
         sent = request.headers.get("if-none-match")
         if wait and _etag_matches(sent, state.body["etag"]):
-            changed = state.changed
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=wait)
+            await _park(request, state.changed, wait)
         headers = {"ETag": f'"{state.body["etag"]}"', "Cache-Control": "no-cache"}
         if _etag_matches(sent, state.body["etag"]):
             return Response(status_code=304, headers=headers)

@@ -140,11 +140,11 @@ async def _drill(
         await fleet.start()
         try:
             console.print(f"enrolling and syncing {options.devices} devices ...")
-            every = await fleet.wait_for(
-                lambda s: len(s.synced) >= options.devices, options.start_timeout
+            await fleet.wait_for(
+                lambda s: s.settled() >= options.devices, options.start_timeout
             )
             save_identities(fleet, sim)
-            if not every:
+            if len(fleet.status.synced) < options.devices:
                 raise DrillError(_stuck(fleet.status, options.devices))
             enrolled = time.monotonic() - begun
             number = await api.propose_ban(options.app, GROUP, evidence)

@@ -69,6 +69,7 @@ def bootstrap_people(settings: Settings, folder: Path) -> dict[str, Person]:
     saved = folder / "people.json"
     if saved.exists():
         return {k: Person(**v) for k, v in json.loads(saved.read_text()).items()}
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database, pool_size=1)
     migrate.upgrade(engine)
     clock, key = SystemClock(), settings.audit_secret()

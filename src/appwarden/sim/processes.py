@@ -37,6 +37,11 @@ class FleetStatus:
     synced: dict[int, float] = field(default_factory=dict)
     compliant: dict[int, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    failed: set[int] = field(default_factory=set)  # devices whose agent stopped on an error
+
+    def settled(self) -> int:
+        """Devices that reported once or gave up."""
+        return len(self.synced.keys() | self.failed)
 
     def apply(self, kind: str, index: int, value: Any) -> None:
         if kind == "enrolled":
@@ -47,6 +52,7 @@ class FleetStatus:
             self.compliant.setdefault(index, float(value))
         else:
             self.errors.append(f"device {index}: {value}")
+            self.failed.add(index)
 
 
 def loopback(server: str) -> bool:
@@ -149,8 +155,8 @@ class Fleet:
         self._tasks: list[asyncio.Task[None]] = []
         self._children: list[multiprocessing.process.BaseProcess] = []
         self._ctx = multiprocessing.get_context("spawn")
-        self._stop_flag = self._ctx.Event()
-        self._queue: Any = self._ctx.Queue()
+        self._stop_flag: MpEvent | None = None
+        self._queue: Any = None
         self._reader: threading.Thread | None = None
 
     def _apply(self, kind: str, index: int, value: Any) -> None:
@@ -166,6 +172,7 @@ class Fleet:
                 self._tasks.append(asyncio.create_task(shard.run(self._stop)))
             return
         loop = asyncio.get_running_loop()
+        self._stop_flag, self._queue = self._ctx.Event(), self._ctx.Queue()
         for config in self.shards:
             child = self._ctx.Process(target=_child, args=(config, self._queue, self._stop_flag))
             child.start()
@@ -206,7 +213,8 @@ class Fleet:
 
     async def stop(self) -> None:
         self._stop.set()
-        self._stop_flag.set()
+        if self._stop_flag is not None:
+            self._stop_flag.set()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for child in self._children:
