@@ -4,13 +4,13 @@ drop off the network, for agent tests."""
 from __future__ import annotations
 
 import httpx
-from bench._limit_server import LimitState, create_app
 
 from appwarden.clock import Clock
 from appwarden.sim.agent import Agent, AgentConfig
 from appwarden.sim.client import DeviceClient
 from appwarden.sim.inventory import InstalledApp
 from appwarden.sim.packages import SimulatedPackageManager
+from bench._limit_server import LimitState, create_app
 
 
 class Flaky(httpx.AsyncBaseTransport):

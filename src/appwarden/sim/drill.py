@@ -140,9 +140,7 @@ async def _drill(
         await fleet.start()
         try:
             console.print(f"enrolling and syncing {options.devices} devices ...")
-            await fleet.wait_for(
-                lambda s: s.settled() >= options.devices, options.start_timeout
-            )
+            await fleet.wait_for(lambda s: s.settled() >= options.devices, options.start_timeout)
             save_identities(fleet, sim)
             if len(fleet.status.synced) < options.devices:
                 raise DrillError(_stuck(fleet.status, options.devices))
