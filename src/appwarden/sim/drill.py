@@ -44,7 +44,7 @@ class DrillOptions:
     jitter: float = 0.0
     processes: int = 0
     timeout: float = 120.0  # seconds after approval before the stragglers are counted
-    start_timeout: float = 1800.0  # enrollment and first sync of the whole fleet
+    start_timeout: float | None = None  # enrollment and first sync (default: by fleet size)
     evidence: Path | None = None
     wait: int = 60
 
@@ -140,7 +140,8 @@ async def _drill(
         await fleet.start()
         try:
             console.print(f"enrolling and syncing {options.devices} devices ...")
-            await fleet.wait_for(lambda s: s.settled() >= options.devices, options.start_timeout)
+            start_timeout = options.start_timeout or (120.0 + options.devices / 20)
+            await fleet.wait_for(lambda s: s.settled() >= options.devices, start_timeout)
             save_identities(fleet, sim)
             if len(fleet.status.synced) < options.devices:
                 raise DrillError(_stuck(fleet.status, options.devices))

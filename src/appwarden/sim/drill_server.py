@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +42,16 @@ class Person:
     totp_secret: str | None
 
 
+def _die_with_parent() -> None:
+    """In the server's process, before exec: end it when the drill ends, however it ends."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -57,7 +68,6 @@ def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     env.pop("APPWARDEN_DATABASE_URL", None)
     if database_url:
         env["APPWARDEN_DATABASE_URL"] = database_url
-        env.setdefault("APPWARDEN_DB_POOL_SIZE", "4")
     return env
 
 
@@ -154,6 +164,7 @@ class LocalServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

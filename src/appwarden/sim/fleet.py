@@ -27,7 +27,7 @@ from appwarden.sim.reports import Report
 
 Emit = Callable[[str, int, Any], None]
 AGENTS_PER_CLIENT = 50
-STARTING_AT_ONCE = 256  # per shard: enrollments and first syncs in flight
+STARTING_AT_ONCE = 64  # per shard: enrollments and first syncs in flight
 
 
 @dataclass(frozen=True)
