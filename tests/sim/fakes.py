@@ -7,7 +7,7 @@ import httpx
 
 from appwarden.clock import Clock
 from appwarden.sim.agent import Agent, AgentConfig
-from appwarden.sim.client import DeviceClient
+from appwarden.sim.client import DeviceClient, HttpxHttp
 from appwarden.sim.inventory import InstalledApp
 from appwarden.sim.packages import SimulatedPackageManager
 from bench._limit_server import LimitState, create_app
@@ -31,13 +31,13 @@ class Flaky(httpx.AsyncBaseTransport):
             raise httpx.ReadError(str(error), request=request) from error
 
 
-def fake_server() -> tuple[LimitState, Flaky, httpx.AsyncClient]:
+def fake_server() -> tuple[LimitState, Flaky, HttpxHttp]:
     state = LimitState()
     flaky = Flaky(httpx.ASGITransport(app=create_app(state)))
-    return state, flaky, httpx.AsyncClient(transport=flaky, base_url="http://fake")
+    return state, flaky, HttpxHttp(httpx.AsyncClient(transport=flaky, base_url="http://fake"))
 
 
-def agent_on(http: httpx.AsyncClient, clock: Clock, *apps: str, **config: object) -> Agent:
+def agent_on(http: HttpxHttp, clock: Clock, *apps: str, **config: object) -> Agent:
     packages = SimulatedPackageManager(InstalledApp(a) for a in apps)
     return Agent(
         DeviceClient(http, clock),

@@ -12,7 +12,7 @@ import contextlib
 import json
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,10 +85,15 @@ async def _rescind_previous(api: DrillApi, folder: Path) -> None:
 
 
 async def run_drill(
-    options: DrillOptions, console: Console, *, server: LocalServer | None = None
+    options: DrillOptions,
+    console: Console,
+    *,
+    server: LocalServer | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> DrillResult:
     """Run one drill (starting and stopping a server unless ``options.server`` or a
-    started ``server`` is given)."""
+    started ``server`` is given). ``on_phase`` hears ``"synced"`` (the fleet is up, long-polls
+    parked, just before the ban) and ``"done"`` (compliance reached or timed out)."""
     with _folder(options.state_dir) as folder:
         own = server is None and options.server is None
         if own:
@@ -106,14 +111,23 @@ async def run_drill(
                 url, tokens = options.server, options.tokens
             else:
                 raise DrillError("a drill against --server needs the three tokens")
-            return await _drill(options, console, url, tokens, folder)
+            return await _drill(options, console, url, tokens, folder, on_phase or _nothing)
         finally:
             if own and server is not None:
                 server.stop()
 
 
+def _nothing(_phase: str) -> None:
+    pass
+
+
 async def _drill(
-    options: DrillOptions, console: Console, url: str, tokens: Tokens, folder: Path
+    options: DrillOptions,
+    console: Console,
+    url: str,
+    tokens: Tokens,
+    folder: Path,
+    on_phase: Callable[[str], None],
 ) -> DrillResult:
     async with httpx.AsyncClient(base_url=url, timeout=120) as http:
         api = DrillApi(http, tokens)
@@ -147,11 +161,13 @@ async def _drill(
                 raise DrillError(_stuck(fleet.status, options.devices))
             enrolled = time.monotonic() - begun
             number = await api.propose_ban(options.app, GROUP, evidence)
+            on_phase("synced")
             console.print(f"approving ban #{number} of {options.app} ...")
             approved_at = time.time()
             await api.approve_interim(number)
             (folder / "drill.json").write_text(json.dumps({"determination": number}))
             await fleet.wait_for(lambda s: holders <= s.compliant.keys(), options.timeout)
+            on_phase("done")
             server_view = await api.compliance(number)
         finally:
             await fleet.stop()

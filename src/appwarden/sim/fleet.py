@@ -16,17 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from appwarden.clock import SystemClock
 from appwarden.sim.agent import Agent, AgentConfig
-from appwarden.sim.client import NETWORK_ERRORS, DeviceClient, Identity, ProtocolError, make_http
+from appwarden.sim.client import (
+    NETWORK_ERRORS,
+    DeviceClient,
+    Http,
+    Identity,
+    ProtocolError,
+    make_http,
+)
 from appwarden.sim.inventory import InstalledApp
 from appwarden.sim.packages import SimulatedPackageManager
 from appwarden.sim.reports import Report
 
 Emit = Callable[[str, int, Any], None]
-AGENTS_PER_CLIENT = 50
 STARTING_AT_ONCE = 64  # per shard: enrollments and first syncs in flight
 
 
@@ -110,21 +114,16 @@ class Shard:
         self.config = config
         self.emit = emit
         self.clock = SystemClock()
-        self.clients: list[httpx.AsyncClient] = []
+        self.clients: list[Http] = []
         self.starting = asyncio.Semaphore(STARTING_AT_ONCE)
         self.agents: dict[int, Agent] = {}
 
-    def _http(self, position: int) -> httpx.AsyncClient:
-        group = position // AGENTS_PER_CLIENT
-        while len(self.clients) <= group:
+    def _http(self) -> Http:
+        if not self.clients:
             self.clients.append(
-                make_http(
-                    self.config.server,
-                    connections=AGENTS_PER_CLIENT,
-                    local_address=self.config.local_address,
-                )
+                make_http(self.config.server, local_address=self.config.local_address)
             )
-        return self.clients[group]
+        return self.clients[0]
 
     def _hook(self, spec: DeviceSpec) -> Callable[[Agent, Report, dict[str, Any]], None]:
         watch = self.config.watch_app
@@ -162,7 +161,7 @@ class Shard:
         config = AgentConfig(wait=self.config.wait, attributes=dict(self.config.attributes))
         saved = self.config.identities.get(spec.index)
         agent = Agent(
-            DeviceClient(self._http(position), self.clock),
+            DeviceClient(self._http(), self.clock),
             SimulatedPackageManager(spec.apps),
             clock=self.clock,
             identity=Identity.from_document(saved) if saved else None,

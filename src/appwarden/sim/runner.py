@@ -43,7 +43,7 @@ async def run_agent(
     identity, policy, installed = Agent.restore(saved)
     if not saved:
         installed = [InstalledApp.parse(spec) for spec in apps]
-    http = make_http(server.rstrip("/"), connections=1)
+    http = make_http(server.rstrip("/"))
     agent = Agent(
         DeviceClient(http, clock),
         SimulatedPackageManager(installed),
