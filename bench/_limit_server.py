@@ -173,6 +173,7 @@ def main() -> None:
         port=args.port,
         workers=args.workers,
         log_level="warning",
+        access_log=False,
         backlog=4096,
     )
 

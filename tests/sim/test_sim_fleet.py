@@ -88,3 +88,28 @@ async def test_twenty_agents_enroll_sync_and_comply_over_http(tmp_path: object) 
         assert fleet.status.errors == []
         assert len(holders) >= 8 and set(fleet.status.compliant) == holders
         assert len(FleetStore(Path(str(tmp_path))).load(url)) == 20
+
+
+def test_drill_figures_json_and_chart(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from appwarden.sim.drill_report import DrillResult, plot, time_to, write_json
+
+    folder = Path(str(tmp_path))
+    times = [0.2 + n / 100 for n in range(95)]  # 95 of 100 holders complied
+    result = DrillResult.measure(
+        times, online=120, affected=100, devices=130, app=APP, server="http://x", store="sqlite",
+        workers=1, processes=0, determination=4, start_s=1.0, errors=0,
+    )  # fmt: skip
+    assert (result.t50_s, result.t90_s) == (time_to(times, 100, 50), time_to(times, 100, 90))
+    assert result.t50_s == 0.69 and result.t99_s is None and result.t100_s is None
+    assert (result.compliant, result.non_compliant) == (115, 5)
+    write_json(result, folder / "out" / "drill.json")
+    document = json.loads((folder / "out" / "drill.json").read_text())
+    for key in ("devices", "online", "t50_s", "t90_s", "t99_s", "t100_s", "compliant"):
+        assert key in document
+    assert document["non_compliant"] == 5 and document["devices"] == 130
+    plot(result, folder / "out" / "drill.png")
+    assert (folder / "out" / "drill.png").read_bytes()[:4] == b"\x89PNG"
+    assert time_to([], 0, 99) == 0.0
