@@ -31,7 +31,7 @@ from appwarden.sim.packages import SimulatedPackageManager
 from appwarden.sim.reports import Report
 
 Emit = Callable[[str, int, Any], None]
-STARTING_AT_ONCE = 64  # per shard: enrollments and first syncs in flight
+STARTING_AT_ONCE = 32  # per shard: enrollments and first syncs in flight
 
 
 @dataclass(frozen=True)
