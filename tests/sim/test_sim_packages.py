@@ -144,3 +144,23 @@ def test_app_specs() -> None:
     assert InstalledApp.parse("com.a") == InstalledApp("com.a")
     with pytest.raises(ValueError):
         InstalledApp.parse("com.a:xyz")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "mode", "refused"),
+    [
+        ({"ownership": "corporate"}, "block_install", True),
+        ({"ownership": "contractor"}, "block_install_in_profile", True),
+        ({"platform": "ios", "ownership": "corporate", "supervised": True}, "hide_block", True),
+        ({"platform": "ios", "ownership": "contractor"}, "cannot_enforce", False),
+    ],
+    ids=["android-managed", "android-profile", "ios-supervised", "ios-unsupervised"],
+)
+def test_block_modes(attributes: dict[str, object], mode: str, refused: bool) -> None:
+    policy = cached([publisher_rule(5, "block")], **attributes)
+    assert policy.rules[0].enforcement == mode
+    phone = SimulatedPackageManager([InstalledApp("com.zhiliaoapp.musically")])
+    assert phone.enforce(policy, NOW) == []  # a block never removes
+    result = phone.install(policy, InstalledApp("com.lemon.lvoverseas"), NOW)
+    assert result.allowed is not refused
+    assert [e.kind for e in result.events] == (["install_blocked"] if refused else [])
