@@ -53,7 +53,7 @@ POSTGRES = os.environ.get(
     "APPWARDEN_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432"
 )
 APP = "com.example.propagation"
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 @dataclass
