@@ -40,7 +40,12 @@ from appwarden.clock import SystemClock
 from appwarden.sim.client import DeviceClient, Identity, make_http
 from appwarden.sim.drill import DrillOptions, run_drill
 from appwarden.sim.drill_report import time_to
-from appwarden.sim.drill_server import LocalServer, bootstrap_people, free_port
+from appwarden.sim.drill_server import (
+    LocalServer,
+    bootstrap_people,
+    free_port,
+    interrupt_on_sigterm,
+)
 from appwarden.sim.fleet import Share
 from appwarden.sim.inventory import InstalledApp
 from appwarden.sim.simulate import SimulationOptions, build_fleet
@@ -293,4 +298,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    interrupt_on_sigterm()
     asyncio.run(main())

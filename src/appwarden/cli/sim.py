@@ -167,6 +167,7 @@ def drill(
     from appwarden.sim.drill import DrillOptions, run_drill
     from appwarden.sim.drill_api import DrillError, Tokens
     from appwarden.sim.drill_report import plot, print_table, write_json
+    from appwarden.sim.drill_server import interrupt_on_sigterm
 
     tokens = None
     if server is not None:
@@ -190,6 +191,7 @@ def drill(
         timeout=timeout,
         evidence=evidence,
     )
+    interrupt_on_sigterm()
     try:
         result = asyncio.run(run_drill(options, console))
     except (DrillError, RuntimeError) as error:

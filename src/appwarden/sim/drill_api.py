@@ -133,7 +133,12 @@ class DrillApi:
     async def compliance(self, number: int) -> dict[str, Any] | None:
         """The server's compliance view of the ban, where the server has one."""
         headers = {"Authorization": f"Bearer {self.tokens.operator}"}
-        response = await self.http.get(f"{API}/determinations/{number}/compliance", headers=headers)
+        try:
+            response = await self.http.get(
+                f"{API}/determinations/{number}/compliance", headers=headers, timeout=10
+            )
+        except httpx.TransportError:
+            return None
         if response.status_code != 200:
             return None
         body: dict[str, Any] = response.json()
