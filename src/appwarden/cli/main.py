@@ -15,6 +15,7 @@ from appwarden.cli import (
     demo,
     fleet,
     server,
+    sim,
     trackers,
     users,
     vet,
@@ -43,6 +44,9 @@ decisions.app.command("impact")(compliance.impact)
 app.add_typer(decisions.app, name="determinations")
 app.add_typer(fleet.groups, name="groups")
 app.add_typer(fleet.devices, name="devices")
+app.command("agent")(sim.agent)
+app.command("simulate")(sim.simulate)
+app.command("drill")(sim.drill)
 
 
 @app.command()
