@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
 from appwarden import __version__
 from appwarden.api.deps import Context, authenticated
@@ -50,11 +52,24 @@ def _mount_device_protocol(app: FastAPI) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the process's policy distributor (recompiles, wakes long-polls); stop it last."""
     distributor = app.state.distributor
+    # Few threads: handlers are short and share one GIL (and, on SQLite, one write lock);
+    # forty threads mostly wait on each other and stretch every transaction.
+    to_thread.current_default_thread_limiter().total_tokens = app.state.context.settings.threads
     await distributor.start()
     try:
         yield
     finally:
         await distributor.stop()
+        readers = app.state.context.readers
+        if readers is not None:
+            readers.kw["bind"].dispose()
+
+
+def _readers(settings: Settings) -> sessionmaker[Session] | None:
+    """On SQLite, sessions that read a snapshot without taking the write lock."""
+    if not settings.database.startswith("sqlite"):
+        return None
+    return make_sessionmaker(make_engine(settings.database, readonly=True))
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -77,6 +92,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         engine=engine,
         sessions=make_sessionmaker(engine),
         audit_key=settings.audit_secret(),
+        readers=_readers(settings),
     )
     app.state.distributor = Distributor(app.state.context)
     install_problem_handlers(app)

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         "postgresql+psycopg://... for PostgreSQL.",
     )
     db_pool_size: int = Field(default=5, gt=0, le=50, description="Connections per process.")
+    threads: int = Field(
+        default=8,
+        ge=1,
+        le=200,
+        description="Worker threads per process for request handlers that block on the "
+        "database; parked long-polls use none.",
+    )
     audit_key: SecretStr | None = Field(
         default=None,
         description="Key of the audit hash chain; default a key file in the data directory.",

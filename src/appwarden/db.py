@@ -56,7 +56,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -71,12 +71,26 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine for ``url``: SQLite gets WAL and foreign keys; PostgreSQL a small pool."""
+#: SQLite connections are cheap: enough for every request thread, so none waits for one.
+SQLITE_POOL = 20
+
+
+def make_engine(url: str, *, pool_size: int = 5, readonly: bool = False) -> Engine:
+    """An engine for ``url``: SQLite gets WAL and foreign keys; PostgreSQL a small pool.
+
+    On SQLite every transaction takes the write lock when it begins (see
+    :func:`_begin_immediate`), except on a ``readonly`` engine: its transactions are
+    deferred and, in WAL mode, read a snapshot without waiting for any writer."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL,
+            max_overflow=SQLITE_POOL,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _begin_immediate)
+        if not readonly:
+            event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 

@@ -32,6 +32,12 @@ class Context:
     engine: Engine
     sessions: sessionmaker[Session]
     audit_key: bytes
+    #: Sessions for reads that write nothing: on SQLite they wait for no writer.
+    readers: sessionmaker[Session] | None = None
+
+    def reading(self) -> Session:
+        """A session for reads only (the writing one where no separate reader exists)."""
+        return (self.readers or self.sessions)()
 
 
 def get_context(request: Request) -> Context:

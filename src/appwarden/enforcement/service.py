@@ -57,6 +57,14 @@ def _stored(session: Session, device_id: str, now: datetime) -> Current | None:
     return Current(row.version, row.etag)
 
 
+def stored_version(session: Session, device_id: str, *, now: datetime) -> Current | None:
+    """The device's version as stored, if it is current: no change waits in the outbox and
+    the clock has not changed it. Reads only (None: ask :func:`current_version`)."""
+    if pending(session):  # first: see current_version
+        return None
+    return _stored(session, device_id, now)
+
+
 def current_version(session: Session, device: Device, *, now: datetime) -> Current:
     """The device's current version: read from ``device_policies``; compiled only when
     changes wait in the outbox (they are applied first, for every device they affect), the

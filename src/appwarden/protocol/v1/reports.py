@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
-from appwarden.api.deps import ContextDep, SessionDep
+from appwarden.api.deps import ContextDep
 from appwarden.api.problems import problems
 from appwarden.compliance import intake, webhook
 from appwarden.compliance.wire import (
@@ -73,15 +73,18 @@ def report_state(
     body: StateReport,
     raw: Annotated[bytes, Depends(_raw_body)],
     device: DeviceDep,
-    session: SessionDep,
     context: ContextDep,
     background: BackgroundTasks,
 ) -> StateAccepted:
     """Record the signing device's applied policy version, installed apps (full, or a
     delta against the hash the server holds) and events. Idempotent by ``report_id``."""
-    accepted = intake.accept(
-        session, device, body, body=raw, now=context.clock.now(), settings=context.settings
-    )
+    # The transaction lives inside this one worker thread (no yield dependency): under a
+    # burst of reports a request never holds a pooled connection while it waits for a
+    # thread to commit it, which could exhaust the pool (every thread waiting for one).
+    with context.sessions() as session, session.begin():
+        accepted = intake.accept(
+            session, device, body, body=raw, now=context.clock.now(), settings=context.settings
+        )
     if context.settings.compliance_webhook_url:
         # Runs after the response, so after this request's transaction committed.
         background.add_task(webhook.deliver_due, context.sessions, context.settings, context.clock)
@@ -89,8 +92,7 @@ def report_state(
 
 
 @router.post("/install-check", responses=problems(401, 413, 422), openapi_extra=DEVICE_ROUTE)
-def install_check(
-    body: InstallCheck, device: DeviceDep, session: SessionDep, context: ContextDep
-) -> InstallDecision:
+def install_check(body: InstallCheck, device: DeviceDep, context: ContextDep) -> InstallDecision:
     """May the signing device install this app now? Decided on its current policy."""
-    return intake.check_install(session, device, body, now=context.clock.now())
+    with context.sessions() as session, session.begin():
+        return intake.check_install(session, device, body, now=context.clock.now())

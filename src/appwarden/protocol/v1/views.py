@@ -15,9 +15,9 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlalchemy import delete, func, select
 from starlette.concurrency import run_in_threadpool
 
-from appwarden.api.deps import Context, ContextDep, SessionDep
+from appwarden.api.deps import Context, ContextDep
 from appwarden.api.problems import problems
-from appwarden.enforcement.service import Current, current_version, document
+from appwarden.enforcement.service import Current, current_version, document, stored_version
 from appwarden.errors import RateLimited
 from appwarden.fleet.enrollment import redeem_enrollment
 from appwarden.fleet.membership import groups_of
@@ -92,9 +92,10 @@ def enroll(body: EnrollRequest, request: Request, context: ContextDep) -> Enroll
 
 
 @router.get("/device", responses=problems(401), openapi_extra=DEVICE_ROUTE)
-def own_record(device: DeviceDep, session: SessionDep) -> DeviceRecord:
+def own_record(device: DeviceDep, context: ContextDep) -> DeviceRecord:
     """The signing device's own record and the groups it is in."""
-    groups = [group.name for group in groups_of(session, device)]
+    with context.reading() as session, session.begin():
+        groups = [group.name for group in groups_of(session, device)]
     return DeviceRecord(
         id=device.id,
         platform=device.platform,  # type: ignore[arg-type]
@@ -116,7 +117,17 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def _read(context: Context, documents: Documents, device: Device) -> tuple[Current, bytes]:
-    """The device's current version and its document as JSON (in a worker thread)."""
+    """The device's current version and its document as JSON (in a worker thread): from a
+    read-only snapshot when the stored version is current (the usual case), else in a
+    writing transaction that recompiles first."""
+    with context.reading() as session, session.begin():
+        found = stored_version(session, device.id, now=context.clock.now())
+        body = documents.get(found.etag) if found is not None else None
+        if found is not None and body is None:
+            stored = document(session, found.etag)
+            body = None if stored is None else documents.put(found.etag, stored)
+        if found is not None and body is not None:
+            return found, body
     with context.sessions() as session, session.begin():
         current = current_version(session, device, now=context.clock.now())
         body = documents.get(current.etag)

@@ -45,6 +45,8 @@ _RETRY_S = 1.0
 #: Every device due is judged again this often (devices gone silent become unreachable).
 JUDGE_EVERY_S = 30.0
 JUDGE_CHUNK = 250
+#: Devices whose policy changed are judged this long after (most report before).
+JUDGE_DELAY_S = 5.0
 
 
 def mode_for(context: Context) -> Mode:
@@ -151,11 +153,13 @@ class Distributor:
         poll_s = settings.poll_interval_ms / 1000 if self.mode == "poll" else math.inf
         next_sweep = loop.time()
         next_judge = loop.time() + JUDGE_EVERY_S
+        judge_at = math.inf
         first = True
         assert self._signal is not None  # noqa: S101 - started
         while True:
             sweep_in = next_sweep - loop.time() if settings.reconcile else math.inf
-            timeout = min(sweep_in, poll_s)
+            judge_in = judge_at - loop.time() if self._to_judge else math.inf
+            timeout = min(sweep_in, poll_s, judge_in)
             try:
                 async with asyncio.timeout(None if math.isinf(timeout) else max(timeout, 0)):
                     await self._signal.wait()
@@ -172,12 +176,18 @@ class Distributor:
                     next_sweep = loop.time() + sweep_s
                     changed = await asyncio.to_thread(self._reconcile, first)
                     check = bool(changed) or check
+                    if changed and not self._to_judge:
+                        judge_at = loop.time() + JUDGE_DELAY_S
                     self._to_judge.update(changed)
                     first = False
                 if check:
                     await self._wake_changed()
-                if settings.reconcile and (self._to_judge or loop.time() >= next_judge):
-                    # After the wake-ups: judging is bookkeeping, devices come first.
+                judge_now = loop.time() >= next_judge or (
+                    bool(self._to_judge) and loop.time() >= judge_at
+                )
+                if settings.reconcile and judge_now:
+                    # Later than the wake-ups: the devices' own reports judge most of them
+                    # meanwhile; this is for those that stay silent, and the webhooks.
                     everyone = loop.time() >= next_judge
                     next_judge = loop.time() + JUDGE_EVERY_S if everyone else next_judge
                     ids, self._to_judge = self._to_judge, set()
