@@ -62,12 +62,15 @@ class Server:
             **self.options,
         }
         script = Path(sys.executable).with_name("appwarden")
-        self.process = subprocess.Popen(
-            [str(script), "serve", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # A file, not a pipe: an unread pipe fills up and blocks the server's logging.
+        with (self.data_dir / "server.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(script), "serve", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -80,9 +83,8 @@ class Server:
                 time.sleep(0.1)
 
     def output(self) -> str:
-        if self.process is None or self.process.stdout is None or self.process.poll() is None:
-            return ""
-        return self.process.stdout.read().decode(errors="replace")
+        log = self.data_dir / "server.log"
+        return log.read_text(errors="replace") if log.exists() else ""
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

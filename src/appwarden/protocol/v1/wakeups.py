@@ -21,6 +21,7 @@ import logging
 import math
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, Literal
@@ -201,10 +202,20 @@ class Distributor:
         """Reconcile until the outbox is empty; the devices whose policy changed."""
         changed: set[str] = set()
         while True:
+            started = time.perf_counter()
             with self.context.sessions() as session, session.begin():
                 result = reconcile(session, self.context.clock.now(), sweep=sweep)
             sweep = False
             changed.update(result.device_ids)
+            if result.devices_changed:
+                log.info(
+                    "policy generation %d: %d changes, %d documents, %d devices in %.3f s",
+                    result.generation,
+                    result.changes,
+                    result.documents_compiled,
+                    result.devices_changed,
+                    time.perf_counter() - started,
+                )
             if result.changes < BATCH:
                 return changed
 
@@ -248,7 +259,9 @@ class Distributor:
         value, device_ids = await asyncio.to_thread(self._changed_since, self.last_seen)
         if value > self.last_seen:
             self.last_seen = value
-            self.parked.wake(device_ids)
+            woken = self.parked.wake(device_ids)
+            if woken:
+                log.info("policy generation %d: woke %d long-polls", value, woken)
 
     async def _listen(self) -> None:
         """PostgreSQL ``LISTEN``: a notification means "check the generation"."""
