@@ -98,6 +98,13 @@ class Settings(BaseSettings):
         description="Period of the background sweep: changes written by other processes "
         "(the CLI) and policies the clock changes.",
     )
+    judge_interval_s: float = Field(
+        default=30.0,
+        ge=0.05,
+        le=86_400,
+        description="How often each server process judges the compliance of devices that "
+        "did not report (pending, unreachable) and sends due webhooks.",
+    )
     unreachable_after_hours: int = Field(
         default=24, gt=0, description="Hours without a state report before a device is unreachable."
     )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from appwarden.compliance.models import ComplianceHistory, ComplianceStatus
 from tests.compliance.support import APP_TARGET, TIKTOK, Phone
 from tests.decisions.support import actors, ok, reach, seed_catalog
+from tests.enforcement.conftest import MakeEnv
 from tests.server import Env
 
 
@@ -36,7 +37,8 @@ def _wait_for(env: Env, count: int) -> list[tuple[str, int, str]]:
     return _statuses(env)
 
 
-def test_a_ban_in_force_makes_its_devices_pending_without_a_read(env: Env) -> None:
+def test_a_ban_in_force_makes_its_devices_pending_without_a_read(make_env: MakeEnv) -> None:
+    env = make_env(judge_interval_s=0.2)
     who, catalog = actors(env), seed_catalog(env)
     phones = [Phone(env, who) for _ in range(3)]
     for phone in phones:

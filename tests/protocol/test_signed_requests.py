@@ -15,7 +15,7 @@ from appwarden.audit.service import Acting
 from appwarden.fleet import service
 from appwarden.fleet.models import Device
 from appwarden.protocol.models import DeviceNonce, EnrollmentAttempt
-from appwarden.protocol.v1.signing import signed_headers
+from appwarden.protocol.v1.signing import prune_nonces, signed_headers
 from tests.catalog.helpers import assert_problem
 from tests.fleet.helpers import counts, create_group, issue_token
 from tests.server import Env
@@ -136,7 +136,20 @@ def test_replayed_nonce_is_refused_and_old_nonces_are_forgotten(env: Env, operat
     replay = _get(env, device_id, key, nonce=nonce)
     assert "nonce" in assert_problem(replay, 401)["detail"]
     env.clock.advance(timedelta(seconds=301))
+    # The old request is now refused by its timestamp, nonce or not.
+    stale = signed_headers(
+        key,
+        device_id=device_id,
+        method="GET",
+        target="/v1/device",
+        timestamp=int((env.clock.now() - timedelta(seconds=301)).timestamp()),
+        nonce=nonce,
+    )
+    assert "window" in assert_problem(env.client.get("/v1/device", headers=stale), 401)["detail"]
     assert _get(env, device_id, key).status_code == 200
+    env.clock.advance(timedelta(seconds=300))
+    with env.session() as session, session.begin():
+        assert prune_nonces(session, env.clock.now()) == 1  # older than twice the window
     with env.session() as session:
         left = session.scalars(select(DeviceNonce.nonce)).all()
     assert nonce not in left and len(left) == 1

@@ -256,7 +256,7 @@ def recompute(session: Session, device: Device, *, now: datetime, settings: Sett
     return version
 
 
-def _due(session: Session, now: datetime, settings: Settings) -> set[str]:
+def due(session: Session, now: datetime, settings: Settings) -> set[str]:
     """Devices to judge again: policy changed, never judged, or newly unreachable."""
     live = Device.state != "retired"
     changed = (
@@ -307,7 +307,7 @@ def refresh(
     devices whose overall verdict changed."""
     if device_ids is None:
         prune_report_ids(session, now)
-    ids = sorted(set(device_ids) if device_ids is not None else _due(session, now, settings))
+    ids = sorted(set(device_ids) if device_ids is not None else due(session, now, settings))
     changed = []
     docs = Documents(session)
     for device_id in ids:

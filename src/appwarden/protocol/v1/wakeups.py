@@ -39,15 +39,12 @@ from appwarden.enforcement.service import Current, document
 from appwarden.enforcement.versions import CHANNEL, ISSUED, generation
 from appwarden.fleet.membership import chunks
 from appwarden.protocol.v1.parking import Documents, Parked
+from appwarden.protocol.v1.signing import prune_nonces
 
 log = logging.getLogger(__name__)
 Mode = Literal["notify", "poll", "local"]
 _RETRY_S = 1.0
-#: Every device due is judged again this often (devices gone silent become unreachable).
-JUDGE_EVERY_S = 30.0
 JUDGE_CHUNK = 250
-#: Devices whose policy changed are judged this long after (most report before).
-JUDGE_DELAY_S = 5.0
 
 
 def mode_for(context: Context) -> Mode:
@@ -75,7 +72,6 @@ class Distributor:
         self._reconcile_due = True
         self._check_due = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._to_judge: set[str] = set()
         self.listening = threading.Event()  # PostgreSQL LISTEN is in place (tests wait on it)
         event.listen(context.sessions, "after_commit", self._after_commit)
 
@@ -153,13 +149,13 @@ class Distributor:
         sweep_s = settings.reconcile_interval_ms / 1000
         poll_s = settings.poll_interval_ms / 1000 if self.mode == "poll" else math.inf
         next_sweep = loop.time()
-        next_judge = loop.time() + JUDGE_EVERY_S
-        judge_at = math.inf
+        judge_s = settings.judge_interval_s
+        next_judge = loop.time() + judge_s
         first = True
         assert self._signal is not None  # noqa: S101 - started
         while True:
             sweep_in = next_sweep - loop.time() if settings.reconcile else math.inf
-            judge_in = judge_at - loop.time() if self._to_judge else math.inf
+            judge_in = next_judge - loop.time() if settings.reconcile else math.inf
             timeout = min(sweep_in, poll_s, judge_in)
             try:
                 async with asyncio.timeout(None if math.isinf(timeout) else max(timeout, 0)):
@@ -177,22 +173,15 @@ class Distributor:
                     next_sweep = loop.time() + sweep_s
                     changed = await asyncio.to_thread(self._reconcile, first)
                     check = bool(changed) or check
-                    if changed and not self._to_judge:
-                        judge_at = loop.time() + JUDGE_DELAY_S
-                    self._to_judge.update(changed)
                     first = False
                 if check:
                     await self._wake_changed()
-                judge_now = loop.time() >= next_judge or (
-                    bool(self._to_judge) and loop.time() >= judge_at
-                )
-                if settings.reconcile and judge_now:
-                    # Later than the wake-ups: the devices' own reports judge most of them
-                    # meanwhile; this is for those that stay silent, and the webhooks.
-                    everyone = loop.time() >= next_judge
-                    next_judge = loop.time() + JUDGE_EVERY_S if everyone else next_judge
-                    ids, self._to_judge = self._to_judge, set()
-                    await asyncio.to_thread(self._judge, None if everyone else ids)
+                if settings.reconcile and loop.time() >= next_judge:
+                    # Bookkeeping, on its own clock: a device that reports is judged by
+                    # its report; this catches the silent ones (pending, unreachable)
+                    # and sends the webhooks, without competing with a propagation.
+                    await asyncio.to_thread(self._judge)
+                    next_judge = loop.time() + judge_s
             except Exception:  # noqa: BLE001 - keep distributing; the database may come back
                 log.exception("policy distribution failed; retrying")
                 self._reconcile_due = True
@@ -219,20 +208,20 @@ class Distributor:
             if result.changes < BATCH:
                 return changed
 
-    def _judge(self, device_ids: set[str] | None) -> None:
-        """Judge compliance again: ``device_ids`` (their policy changed), or with None every
-        device due (changed, never judged, gone silent); then send the webhooks queued.
-        In short transactions, so state reports are not held up behind it."""
+    def _judge(self) -> None:
+        """Judge compliance again for every device due (its policy changed since it was
+        last judged, never judged, gone silent), in short transactions so that state
+        reports are not held up behind it; then send the webhooks queued."""
         context = self.context
-        if device_ids is None:
+        now = context.clock.now()
+        with context.sessions() as session, session.begin():
+            compliance.prune_report_ids(session, now)
+            prune_nonces(session, now)
+        with context.reading() as session, session.begin():
+            due = sorted(compliance.due(session, now, context.settings))
+        for part in chunks(due, JUDGE_CHUNK):
             with context.sessions() as session, session.begin():
-                compliance.refresh(session, context.clock.now(), settings=context.settings)
-        else:
-            for part in chunks(sorted(device_ids), JUDGE_CHUNK):
-                with context.sessions() as session, session.begin():
-                    compliance.refresh(
-                        session, context.clock.now(), part, settings=context.settings
-                    )
+                compliance.refresh(session, now, part, settings=context.settings)
         webhook.deliver_due(context.sessions, context.settings, context.clock)
 
     def _generation(self) -> int:
