@@ -96,13 +96,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.state.distributor = Distributor(app.state.context)
     install_problem_handlers(app)
+    # Routes are matched in order: the fleet's hot paths (device protocol, health) first,
+    # so a check-in does not test every REST route before its own.
+    _mount_device_protocol(app)
+    _add_health(app)
     protected = {"dependencies": [Depends(authenticated)], "responses": problems(401, 403)}
     for router in _protected_routers():
         app.include_router(router, prefix=API, **protected)  # type: ignore[arg-type]
     for router in _public_routers():
         app.include_router(router, prefix=API)
-    _mount_device_protocol(app)
-    _add_health(app)
     _document_problems(app)
     return app
 

@@ -28,6 +28,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Server processes sharing the port.")] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (a fleet's check-ins make many lines).")
+    ] = True,
 ) -> None:
     """Run the server (the database is upgraded first)."""
     import uvicorn
@@ -38,4 +41,11 @@ def serve(
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(make_engine(settings.database))
-    uvicorn.run("appwarden.asgi:app", host=host, port=port, workers=workers, proxy_headers=False)
+    uvicorn.run(
+        "appwarden.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        access_log=access_log,
+    )

@@ -165,7 +165,7 @@ class LocalServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-c", "from appwarden.cli.main import main; main()",
-            "serve", "--port", str(self.port), "--workers", str(self.workers),
+            "serve", "--port", str(self.port), "--workers", str(self.workers), "--no-access-log",
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
