@@ -155,6 +155,14 @@ def test_replayed_nonce_is_refused_and_old_nonces_are_forgotten(env: Env, operat
     assert nonce not in left and len(left) == 1
 
 
+def test_a_refusal_names_the_signature_scheme_not_a_bearer_token(env: Env) -> None:
+    device = env.client.get("/v1/device")
+    assert device.status_code == 401
+    assert device.headers["www-authenticate"] == 'AppWarden-Signature realm="devices"'
+    person = env.client.get("/api/v1/devices")
+    assert person.status_code == 401 and person.headers["www-authenticate"] == "Bearer"
+
+
 def test_unknown_retired_and_revoked_devices_are_refused(env: Env, operator: str) -> None:
     device_id, key = _device(env, operator)
     assert_problem(_get(env, "dev_unknown", key), 401)

@@ -25,6 +25,14 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+#: Devices (``/v1/…``) authenticate by signing each request, people with a bearer token.
+DEVICE_CHALLENGE = 'AppWarden-Signature realm="devices"'
+
+
+def _challenge(request: Request) -> str:
+    return DEVICE_CHALLENGE if request.url.path.startswith("/v1/") else "Bearer"
+
+
 def problem_response(
     request: Request, status: int, kind: str, title: str, detail: str | None, **extra: Any
 ) -> JSONResponse:
@@ -36,7 +44,7 @@ def problem_response(
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": _challenge(request)} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA, headers=headers)
 
 
