@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -130,14 +132,29 @@ class Env:
             return audit.verify(session, key=self.settings.audit_secret())
 
 
-@pytest.fixture
-def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
+@contextmanager
+def running_env(
+    database_url: str,
+    data_dir: Path,
+    *,
+    clock: FixedClock | None = None,
+    **options: Any,
+) -> Iterator[Env]:
+    """The app running (lifespan included) on ``database_url`` with these settings."""
     settings = Settings(
-        data_dir=tmp_path / "data", database_url=database_url, audit_key="test-audit-key"
+        data_dir=data_dir, database_url=database_url, audit_key="test-audit-key", **options
     )
-    clock = FixedClock(START)
+    clock = clock or FixedClock(START)
     app = create_app(settings, clock=clock)
     engine = app.state.context.engine
-    with TestClient(app) as client:
-        yield Env(settings=settings, clock=clock, client=client, engine=engine)
-    engine.dispose()
+    try:
+        with TestClient(app) as client:
+            yield Env(settings=settings, clock=clock, client=client, engine=engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
+    with running_env(database_url, tmp_path / "data") as running:
+        yield running

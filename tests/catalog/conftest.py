@@ -7,14 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from appwarden.app import create_app
 from appwarden.auth.roles import Role
-from appwarden.clock import FixedClock
-from appwarden.config import Settings
 from tests.catalog.helpers import SMALL_LIMIT
-from tests.server import START, Env
+from tests.server import Env, running_env
 
 
 @pytest.fixture
@@ -30,15 +26,5 @@ def auditor(env: Env) -> str:
 @pytest.fixture
 def capped(database_url: str, tmp_path: Path) -> Iterator[Env]:
     """A server on the same database whose upload limit is ``SMALL_LIMIT`` bytes."""
-    settings = Settings(
-        data_dir=tmp_path / "capped",
-        database_url=database_url,
-        audit_key="test-audit-key",
-        upload_max_bytes=SMALL_LIMIT,
-    )
-    clock = FixedClock(START)
-    app = create_app(settings, clock=clock)
-    engine = app.state.context.engine
-    with TestClient(app) as client:
-        yield Env(settings=settings, clock=clock, client=client, engine=engine)
-    engine.dispose()
+    with running_env(database_url, tmp_path / "capped", upload_max_bytes=SMALL_LIMIT) as running:
+        yield running

@@ -9,25 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from appwarden.app import create_app
-from appwarden.clock import FixedClock
-from appwarden.config import Settings
-from tests.server import START, Env
+from tests.server import Env, running_env
 
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> Iterator[Env]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        audit_key="test-audit-key",
-        reconcile=False,
-    )
-    clock = FixedClock(START)
-    app = create_app(settings, clock=clock)
-    engine = app.state.context.engine
-    with TestClient(app) as client:
-        yield Env(settings=settings, clock=clock, client=client, engine=engine)
-    engine.dispose()
+    with running_env(database_url, tmp_path / "data", reconcile=False) as running:
+        yield running

@@ -10,18 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from appwarden.app import create_app
-from appwarden.clock import FixedClock
 from appwarden.compliance import webhook
 from appwarden.compliance.models import ComplianceWebhook
-from appwarden.config import Settings
 from appwarden.db import make_sessionmaker
 from tests.compliance.support import APP_TARGET, TIKTOK, Phone
 from tests.decisions.support import actors, ok, reach, seed_catalog
-from tests.server import START, Env
+from tests.server import Env, running_env
 
 SECRET = "webhook-test-secret"
 
@@ -65,20 +61,14 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def hooked(database_url: str, tmp_path: Path, receiver: Receiver) -> Iterator[Env]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        audit_key="test-audit-key",
+    with running_env(
+        database_url,
+        tmp_path / "data",
         compliance_webhook_url=receiver.url,
         compliance_webhook_secret=SECRET,
         reconcile=False,  # deliveries only from what each test does (see conftest.py)
-    )
-    clock = FixedClock(START)
-    app = create_app(settings, clock=clock)
-    engine = app.state.context.engine
-    with TestClient(app) as client:
-        yield Env(settings=settings, clock=clock, client=client, engine=engine)
-    engine.dispose()
+    ) as running:
+        yield running
 
 
 def _pending(env: Env) -> list[ComplianceWebhook]:

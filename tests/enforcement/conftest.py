@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from appwarden.app import create_app
 from appwarden.clock import FixedClock
-from appwarden.config import Settings
-from tests.server import START, Env
+from tests.server import START, Env, running_env
 
 MakeEnv = Callable[..., Env]
 
@@ -26,17 +23,8 @@ def make_env(database_url: str, tmp_path: Path) -> Iterator[MakeEnv]:
     clock = FixedClock(START)
 
     def make(**options: Any) -> Env:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=database_url,
-            audit_key="test-audit-key",
-            **options,
-        )
-        app = create_app(settings, clock=clock)
-        engine = app.state.context.engine
-        stack.callback(engine.dispose)
-        client = stack.enter_context(TestClient(app))
-        return Env(settings=settings, clock=clock, client=client, engine=engine)
+        running = running_env(database_url, tmp_path / "data", clock=clock, **options)
+        return stack.enter_context(running)
 
     with stack:
         yield make
