@@ -1,21 +1,26 @@
 """A device's state report, recorded once: its inventory (full or delta), its events, its
 applied policy version; then its compliance is judged again.
 
-Every refusal (a version never issued, a delta on the wrong base, a report id reused for
-another body) raises before anything is written, and the caller's transaction rolls back.
+Reports are recorded in batches (:func:`accept_many`, a fixed number of statements per
+batch); one report alone is a batch of one (:func:`accept`). A refused report (a version
+never issued, a delta on the wrong base, a report id reused for another body) writes
+nothing, whatever the others in its batch do.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from appwarden.compliance import service
+from appwarden.compliance.judging import chunked, installed, issued, judge_many
 from appwarden.compliance.models import DeviceEvent, DeviceReport, DeviceState, InstalledApp
-from appwarden.compliance.status import install_decision, inventory_hash
+from appwarden.compliance.status import Apps, install_decision, inventory_hash
 from appwarden.compliance.wire import (
     DeltaInventory,
     FullInventory,
@@ -27,18 +32,8 @@ from appwarden.compliance.wire import (
 from appwarden.config import Settings
 from appwarden.enforcement.models import DevicePolicyIssue
 from appwarden.enforcement.service import current_policy
-from appwarden.errors import Conflict
+from appwarden.errors import Conflict, DomainError
 from appwarden.fleet.models import Device
-
-
-def _issued(session: Session, device_id: str, version: int) -> bool:
-    """Whether ``version`` was ever issued to the device."""
-    found = session.scalar(
-        select(DevicePolicyIssue.version).where(
-            DevicePolicyIssue.device_id == device_id, DevicePolicyIssue.version == version
-        )
-    )
-    return found is not None
 
 
 class InventoryMismatch(Conflict):
@@ -77,43 +72,17 @@ def _new_inventory(
     return apps
 
 
-def _store_inventory(
-    session: Session, device_id: str, old: dict[str, str | None], new: dict[str, str | None]
-) -> None:
-    """Write only the difference: most reports change a few apps, or none."""
-    gone = [app_id for app_id in old if app_id not in new or old[app_id] != new[app_id]]
-    if gone:
-        session.execute(
-            delete(InstalledApp).where(
-                InstalledApp.device_id == device_id, InstalledApp.app_id.in_(gone)
-            )
-        )
-    session.add_all(
-        InstalledApp(device_id=device_id, app_id=app_id, signer=signer)
-        for app_id, signer in new.items()
-        if app_id not in old or old[app_id] != signer
-    )
+@dataclass(frozen=True)
+class Incoming:
+    """One state report, signed by ``device``; ``body_sha256`` identifies its bytes."""
+
+    device: Device
+    report: StateReport
+    body_sha256: str
 
 
-def _claim(
-    session: Session, device_id: str, report_id: str, body_sha256: str, now: datetime
-) -> tuple[DeviceReport, bool]:
-    """The record of this report id, and whether it is new (else: a retry). The caller
-    holds the device's row lock, so one report id cannot be claimed twice at once."""
-    earlier = session.get(DeviceReport, (device_id, report_id))
-    if earlier is not None:
-        if earlier.body_sha256 != body_sha256:
-            raise ReportIdReused(f"report id {report_id} was already used for another report")
-        return earlier, False
-    claimed = DeviceReport(
-        device_id=device_id,
-        report_id=report_id,
-        body_sha256=body_sha256,
-        response={},
-        received_at=now,
-    )
-    session.add(claimed)
-    return claimed, True
+def digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def accept(
@@ -126,50 +95,213 @@ def accept(
     settings: Settings,
 ) -> StateAccepted:
     """Record ``report`` from ``device`` (once per report id) and judge it again."""
-    body_sha256 = hashlib.sha256(body).hexdigest()
-    # This session's copy, locked: one device's reports are recorded one at a time.
-    device = session.get(Device, device.id, with_for_update=True) or device
-    record, new = _claim(session, device.id, report.report_id, body_sha256, now)
-    if not new:
-        return StateAccepted.model_validate(record.response)
-    if report.applied_version < 1 or not _issued(session, device.id, report.applied_version):
-        raise VersionNotIssued(
-            f"policy version {report.applied_version} was never issued to this device"
+    incoming = Incoming(device, report, digest(body))
+    outcome = accept_many(session, [incoming], now=now, settings=settings)[0]
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def accept_many(
+    session: Session, items: Sequence[Incoming], *, now: datetime, settings: Settings
+) -> list[StateAccepted | DomainError]:
+    """Record every report (once per report id), judge the devices again, and return, in
+    order, each report's answer or the reason it was refused. A refused report writes
+    nothing; the others are recorded all the same. Reports of one device are recorded in
+    the order given, one round each."""
+    outcomes: list[StateAccepted | DomainError | None] = [None] * len(items)
+    waiting = list(range(len(items)))
+    while waiting:
+        this_round: list[int] = []
+        later: list[int] = []
+        devices: set[str] = set()
+        for index in waiting:
+            device_id = items[index].device.id
+            (later if device_id in devices else this_round).append(index)
+            devices.add(device_id)
+        answers = _round(session, [items[i] for i in this_round], now=now, settings=settings)
+        for index, answer in zip(this_round, answers, strict=True):
+            outcomes[index] = answer
+        waiting = later
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _lock(session: Session, device_ids: Sequence[str]) -> None:
+    """One device's reports are recorded one at a time (a row lock on PostgreSQL, taken
+    in id order so two batches never wait for each other; SQLite has one writer)."""
+    for part in chunked(sorted(device_ids)):
+        query = select(Device.id).where(Device.id.in_(part)).order_by(Device.id)
+        session.execute(query.with_for_update())
+
+
+def _earlier(session: Session, items: Sequence[Incoming]) -> dict[tuple[str, str], Any]:
+    found: dict[tuple[str, str], Any] = {}
+    pairs = [(i.device.id, i.report.report_id) for i in items]
+    table = DeviceReport
+    for part in chunked(pairs):
+        query = select(table.device_id, table.report_id, table.body_sha256, table.response)
+        query = query.where(tuple_(table.device_id, table.report_id).in_(part))
+        found.update(((row.device_id, row.report_id), row) for row in session.execute(query))
+    return found
+
+
+def _issued(session: Session, items: Sequence[Incoming]) -> set[tuple[str, int]]:
+    """Of each report's applied version, those that were issued to its device."""
+    pairs = [(i.device.id, i.report.applied_version) for i in items]
+    found: set[tuple[str, int]] = set()
+    table = DevicePolicyIssue
+    for part in chunked(pairs):
+        query = select(table.device_id, table.version)
+        query = query.where(tuple_(table.device_id, table.version).in_(part))
+        found.update((device_id, version) for device_id, version in session.execute(query))
+    return found
+
+
+def _states(session: Session, device_ids: Sequence[str]) -> dict[str, str | None]:
+    """Which devices reported before, with the inventory hash the server holds."""
+    found: dict[str, str | None] = {}
+    for part in chunked(device_ids):
+        query = select(DeviceState.device_id, DeviceState.inventory_hash)
+        found.update(
+            (d, h) for d, h in session.execute(query.where(DeviceState.device_id.in_(part)))
         )
-    state = session.get(DeviceState, device.id, with_for_update=True)
-    stored_hash = state.inventory_hash if state else None
-    if report.inventory is not None:
-        held = service.installed_apps(session, device.id) if stored_hash is not None else None
-        apps = _new_inventory(held, stored_hash, report.inventory)
-        _store_inventory(session, device.id, held or {}, apps)
-        stored_hash = inventory_hash(apps)
-    if state is None:
-        state = DeviceState(device_id=device.id)
-        session.add(state)
-    state.applied_version = report.applied_version
-    state.inventory_hash = stored_hash
-    state.report_id = report.report_id
-    state.reported_at = now
-    session.add_all(
-        DeviceEvent(
-            device_id=device.id,
-            report_id=report.report_id,
-            kind=e.kind,
-            app_id=e.app_id,
-            rule=e.rule,
-            at=e.at,
-            received_at=now,
+    return found
+
+
+@dataclass
+class _Writes:
+    gone_apps: list[tuple[str, str]] = field(default_factory=list)
+    new_apps: list[dict[str, Any]] = field(default_factory=list)
+    new_states: list[dict[str, Any]] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def inventory(self, device_id: str, old: Apps, new: Apps) -> None:
+        """Write only the difference: most reports change a few apps, or none."""
+        self.gone_apps += [(device_id, a) for a in old if a not in new or old[a] != new[a]]
+        self.new_apps += [
+            {"device_id": device_id, "app_id": app_id, "signer": signer}
+            for app_id, signer in new.items()
+            if app_id not in old or old[app_id] != signer
+        ]
+
+    def send(self, session: Session, device_ids: Sequence[str], now: datetime) -> None:
+        for part in chunked(self.gone_apps):
+            table = InstalledApp
+            session.execute(delete(table).where(tuple_(table.device_id, table.app_id).in_(part)))
+        if self.new_apps:
+            session.execute(insert(InstalledApp), self.new_apps)
+        if self.new_states:
+            session.execute(insert(DeviceState), self.new_states)
+        if self.states:
+            session.execute(update(DeviceState), self.states)
+        if self.events:
+            session.execute(insert(DeviceEvent), self.events)
+        for ids in chunked(device_ids):
+            session.execute(
+                update(Device)
+                .where(Device.id.in_(ids))
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _fresh(
+    session: Session, items: Sequence[Incoming], outcomes: list[StateAccepted | DomainError | None]
+) -> list[int]:
+    """Reports not seen before and on an issued version; retries get the first answer."""
+    earlier = _earlier(session, items)
+    fresh: list[int] = []
+    for index, item in enumerate(items):
+        record = earlier.get((item.device.id, item.report.report_id))
+        if record is None:
+            fresh.append(index)
+        elif record.body_sha256 != item.body_sha256:
+            outcomes[index] = ReportIdReused(
+                f"report id {item.report.report_id} was already used for another report"
+            )
+        else:
+            outcomes[index] = StateAccepted.model_validate(record.response)
+    issued_versions = _issued(session, [items[i] for i in fresh])
+    for index in fresh:
+        item = items[index]
+        if (item.device.id, item.report.applied_version) not in issued_versions:
+            outcomes[index] = VersionNotIssued(
+                f"policy version {item.report.applied_version} was never issued to this device"
+            )
+    return [i for i in fresh if outcomes[i] is None]
+
+
+def _round(
+    session: Session, items: Sequence[Incoming], *, now: datetime, settings: Settings
+) -> list[StateAccepted | DomainError]:
+    """Record reports of distinct devices."""
+    _lock(session, [i.device.id for i in items])
+    outcomes: list[StateAccepted | DomainError | None] = [None] * len(items)
+    fresh = _fresh(session, items, outcomes)
+    states = _states(session, [items[i].device.id for i in fresh])
+    with_inventory = [items[i].device.id for i in fresh if items[i].report.inventory is not None]
+    held = installed(session, [d for d in with_inventory if states.get(d) is not None])
+    writes = _Writes()
+    hashes: dict[str, str | None] = {}
+    for index in fresh:
+        item = items[index]
+        device_id, report = item.device.id, item.report
+        stored_hash = states.get(device_id)
+        if report.inventory is not None:
+            old = held.get(device_id, {}) if stored_hash is not None else None
+            try:
+                apps = _new_inventory(old, stored_hash, report.inventory)
+            except InventoryMismatch as refused:
+                outcomes[index] = refused
+                continue
+            writes.inventory(device_id, old or {}, apps)
+            stored_hash = inventory_hash(apps)
+        hashes[device_id] = stored_hash
+        state = {
+            "device_id": device_id,
+            "applied_version": report.applied_version,
+            "inventory_hash": stored_hash,
+            "report_id": report.report_id,
+            "reported_at": now,
+        }
+        (writes.states if device_id in states else writes.new_states).append(state)
+        writes.events += [
+            {
+                "device_id": device_id,
+                "report_id": report.report_id,
+                "kind": e.kind,
+                "app_id": e.app_id,
+                "rule": e.rule,
+                "at": e.at,
+                "received_at": now,
+            }
+            for e in report.events
+        ]
+    accepted = [i for i in fresh if outcomes[i] is None]
+    writes.send(session, [items[i].device.id for i in accepted], now)
+    judged = judge_many(session, [items[i].device for i in accepted], now=now, settings=settings)
+    records = []
+    for index in accepted:
+        item = items[index]
+        answer = StateAccepted(
+            report_id=item.report.report_id,
+            inventory_hash=hashes[item.device.id],
+            policy_version=judged.versions[item.device.id],
         )
-        for e in report.events
-    )
-    device.last_seen_at = now
-    session.flush()
-    version = service.recompute(session, device, now=now, settings=settings)
-    accepted = StateAccepted(
-        report_id=report.report_id, inventory_hash=stored_hash, policy_version=version
-    )
-    record.response = accepted.model_dump(mode="json")
-    return accepted
+        outcomes[index] = answer
+        records.append(
+            {
+                "device_id": item.device.id,
+                "report_id": item.report.report_id,
+                "body_sha256": item.body_sha256,
+                "response": answer.model_dump(mode="json"),
+                "received_at": now,
+            }
+        )
+    if records:
+        session.execute(insert(DeviceReport), records)
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def check_install(
@@ -179,7 +311,7 @@ def check_install(
     # Compiled now, not read from the last issued document: an install is rare, and its
     # answer must hold even if distribution has not yet issued the newest version.
     compiled, version = current_policy(session, device, now=now)
-    policy = service.issued(compiled.document(), compiled.etag)
+    policy = issued(compiled.document(), compiled.etag)
     signer = check.signer.lower() if check.signer else None
     allowed, rule, action = install_decision(
         policy.entries, policy.allow_list, check.app_id, signer, now
