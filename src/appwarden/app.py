@@ -50,7 +50,8 @@ def _mount_device_protocol(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the process's policy distributor (recompiles, wakes long-polls); stop it last."""
+    """Start the process's policy distributor (recompiles, wakes long-polls); stop it last,
+    then record the device requests still queued (:mod:`appwarden.protocol.v1.batching`)."""
     distributor = app.state.distributor
     # Few threads: handlers are short and share one GIL (and, on SQLite, one write lock);
     # forty threads mostly wait on each other and stretch every transaction.
@@ -60,6 +61,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await distributor.stop()
+        await app.state.device_writes.stop()
         readers = app.state.context.readers
         if readers is not None:
             readers.kw["bind"].dispose()
@@ -74,6 +76,7 @@ def _readers(settings: Settings) -> sessionmaker[Session] | None:
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the app for ``settings``; nothing is created at import time."""
+    from appwarden.protocol.v1.batching import DeviceWrites
     from appwarden.protocol.v1.wakeups import Distributor
 
     engine = make_engine(settings.database, pool_size=settings.db_pool_size)
@@ -95,6 +98,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         readers=_readers(settings),
     )
     app.state.distributor = Distributor(app.state.context)
+    app.state.device_writes = DeviceWrites(app.state.context)
     install_problem_handlers(app)
     # Routes are matched in order: the fleet's hot paths (device protocol, health) first,
     # so a check-in does not test every REST route before its own.

@@ -85,23 +85,6 @@ def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def accept(
-    session: Session,
-    device: Device,
-    report: StateReport,
-    *,
-    body: bytes,
-    now: datetime,
-    settings: Settings,
-) -> StateAccepted:
-    """Record ``report`` from ``device`` (once per report id) and judge it again."""
-    incoming = Incoming(device, report, digest(body))
-    outcome = accept_many(session, [incoming], now=now, settings=settings)[0]
-    if isinstance(outcome, DomainError):
-        raise outcome
-    return outcome
-
-
 def accept_many(
     session: Session, items: Sequence[Incoming], *, now: datetime, settings: Settings
 ) -> list[StateAccepted | DomainError]:

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
-from appwarden.api.deps import ContextDep
+from appwarden.api.deps import Context, ContextDep
 from appwarden.api.problems import problems
 from appwarden.compliance import intake, webhook
 from appwarden.compliance.wire import (
@@ -26,6 +27,7 @@ from appwarden.compliance.wire import (
     StateAccepted,
     StateReport,
 )
+from appwarden.errors import DomainError
 from appwarden.protocol.v1.signing import DeviceDep
 
 DEVICE_ROUTE = {"x-device": True}
@@ -69,26 +71,35 @@ async def _raw_body(request: Request) -> bytes:
 
 
 @router.post("/state", responses=problems(401, 409, 413, 422), openapi_extra=DEVICE_ROUTE)
-def report_state(
+async def report_state(
     body: StateReport,
     raw: Annotated[bytes, Depends(_raw_body)],
     device: DeviceDep,
+    request: Request,
     context: ContextDep,
     background: BackgroundTasks,
 ) -> StateAccepted:
     """Record the signing device's applied policy version, installed apps (full, or a
     delta against the hash the server holds) and events. Idempotent by ``report_id``."""
-    # The transaction lives inside this one worker thread (no yield dependency): under a
-    # burst of reports a request never holds a pooled connection while it waits for a
-    # thread to commit it, which could exhaust the pool (every thread waiting for one).
-    with context.sessions() as session, session.begin():
-        accepted = intake.accept(
-            session, device, body, body=raw, now=context.clock.now(), settings=context.settings
-        )
+    incoming = intake.Incoming(device, body, intake.digest(raw))
+    writes = getattr(request.app.state, "device_writes", None)
+    if writes is not None:  # recorded with other devices' reports in one transaction
+        accepted: StateAccepted = await writes.report(incoming)
+    else:
+        accepted = await run_in_threadpool(_record, context, incoming)
     if context.settings.compliance_webhook_url:
         # Runs after the response, so after this request's transaction committed.
         background.add_task(webhook.deliver_due, context.sessions, context.settings, context.clock)
     return accepted
+
+
+def _record(context: Context, incoming: intake.Incoming) -> StateAccepted:
+    with context.sessions() as session, session.begin():
+        now = context.clock.now()
+        outcome = intake.accept_many(session, [incoming], now=now, settings=context.settings)[0]
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
 @router.post("/install-check", responses=problems(401, 413, 422), openapi_extra=DEVICE_ROUTE)

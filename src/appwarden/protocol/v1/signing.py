@@ -20,18 +20,21 @@ import binascii
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from appwarden.api.deps import ContextDep
+from appwarden.api.deps import Context, ContextDep
 from appwarden.errors import Unauthenticated
 from appwarden.fleet.models import Device
 from appwarden.protocol.models import DeviceNonce
@@ -127,34 +130,95 @@ def _verify(public_key_b64: str, signature: bytes, message: bytes) -> bool:
     return True
 
 
-def authenticate_device(
+def _claim_nonces(
+    session: Session, signed: Sequence[SignedRequest], now: datetime
+) -> set[tuple[str, str]]:
+    """Record each request's nonce; returns those not used before. A nonce used before is
+    refused by the table's unique constraint (nonces older than the window are deleted by
+    the server's sweep, :func:`prune_nonces`, not by every request)."""
+    rows = [{"device_id": s.device_id, "nonce": s.nonce, "seen_at": now} for s in signed]
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    table = cast(Table, DeviceNonce.__table__)
+    insert = postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    statement = insert.on_conflict_do_nothing().returning(table.c.device_id, table.c.nonce)
+    return {(d, n) for d, n in session.execute(statement, rows)}
+
+
+def authenticate_many(
+    session: Session, signed: Sequence[SignedRequest], now: datetime
+) -> list[Device | Unauthenticated]:
+    """The device that signed each request, or why it is refused (in order). Each
+    accepted request's nonce is recorded; ``last_seen_at`` moves at most once a minute."""
+    refused = Unauthenticated("unknown device, revoked key or bad signature")
+    outcomes: list[Device | Unauthenticated] = []
+    devices = {
+        d.id: d
+        for d in session.scalars(select(Device).where(Device.id.in_({s.device_id for s in signed})))
+    }
+    for request in signed:
+        device = devices.get(request.device_id)
+        if abs(now.timestamp() - request.timestamp) > WINDOW.total_seconds():
+            outcomes.append(Unauthenticated("the request timestamp is outside the ±300 s window"))
+        elif device is None or device.state == "retired" or device.public_key is None:
+            outcomes.append(refused)
+        elif not _verify(device.public_key, request.signature, request.message):
+            outcomes.append(refused)
+        else:
+            outcomes.append(device)
+    verified = [s for s, o in zip(signed, outcomes, strict=True) if isinstance(o, Device)]
+    fresh = _claim_nonces(
+        session, list({(s.device_id, s.nonce): s for s in verified}.values()), now
+    )
+    seen: set[tuple[str, str]] = set()
+    for index, request in enumerate(signed):
+        key = (request.device_id, request.nonce)
+        if isinstance(outcomes[index], Device) and (key not in fresh or key in seen):
+            outcomes[index] = Unauthenticated("this nonce was already used; sign with a new one")
+        seen.add(key)
+    stale = sorted(
+        d.id
+        for d in devices.values()
+        if d.last_seen_at is None or now - d.last_seen_at >= SEEN_GRANULARITY
+    )
+    if stale:
+        session.execute(
+            update(Device)
+            .where(Device.id.in_(stale))
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return outcomes
+
+
+def authenticate_one(context: Context, signed: SignedRequest) -> Device:
+    """:func:`authenticate_many` for one request, in a transaction of its own."""
+    with context.sessions() as session, session.begin():
+        outcome = authenticate_many(session, [signed], context.clock.now())[0]
+    if isinstance(outcome, Unauthenticated):
+        raise outcome
+    return outcome
+
+
+async def authenticate_device(
     request: Request,
     context: ContextDep,
     signed: Annotated[SignedRequest, Depends(read_signed_request)],
 ) -> Device:
     """The device that signed the request, or 401 (as a problem document).
 
-    Runs in a transaction of its own, so a replay is refused even if the route fails."""
+    Recorded in a transaction of its own (batched with other requests' by the process's
+    :class:`~appwarden.protocol.v1.batching.DeviceWrites`, when the server runs one), so a
+    replay is refused even if the route fails."""
     now = context.clock.now()
     if abs(now.timestamp() - signed.timestamp) > WINDOW.total_seconds():
         raise Unauthenticated("the request timestamp is outside the ±300 s window")
-    refused = Unauthenticated("unknown device, revoked key or bad signature")
-    try:
-        with context.sessions() as session, session.begin():
-            device = session.get(Device, signed.device_id)
-            if device is None or device.state == "retired" or device.public_key is None:
-                raise refused
-            if not _verify(device.public_key, signed.signature, signed.message):
-                raise refused
-            # A nonce used before is refused by the table's unique constraint (below);
-            # nonces older than the window are deleted by the server's sweep
-            # (:func:`prune_nonces`), not by every request.
-            session.add(DeviceNonce(device_id=device.id, nonce=signed.nonce, seen_at=now))
-            if device.last_seen_at is None or now - device.last_seen_at >= SEEN_GRANULARITY:
-                device.last_seen_at = now
-            session.flush()
-    except IntegrityError:  # the same nonce, concurrently
-        raise Unauthenticated("this nonce was already used; sign with a new one") from None
+    writes = getattr(request.app.state, "device_writes", None)
+    if writes is not None:
+        device: Device = await writes.authenticate(signed)
+    else:
+        device = await run_in_threadpool(authenticate_one, context, signed)
     request.state.device = device
     return device
 

@@ -1,0 +1,135 @@
+"""Group commit for device requests: one writer per server process.
+
+When a ban takes force, thousands of devices check in and report within seconds. Each
+signed request writes (its nonce) and each report writes more; as separate transactions
+they queue for the database's write lock (SQLite has one writer) and pay a commit each.
+Here requests wait in a queue; one task takes everything queued (up to :data:`MAX_BATCH`)
+and records it in one transaction, in a thread of its own: the signatures and nonces
+(:func:`~appwarden.protocol.v1.signing.authenticate_many`), then the state reports
+(:func:`~appwarden.compliance.intake.accept_many`). Each request gets its own answer:
+a refused one (a replayed nonce, a version never issued) does not hold up the others,
+and if the batch fails as a whole its requests are retried one by one, so one bad
+request fails alone. A request is answered only after its transaction committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import cast
+
+from anyio import CapacityLimiter, to_thread
+
+from appwarden.api.deps import Context
+from appwarden.compliance.intake import Incoming, accept_many
+from appwarden.compliance.wire import StateAccepted
+from appwarden.errors import DomainError
+from appwarden.fleet.models import Device
+from appwarden.protocol.v1.signing import SignedRequest, authenticate_many
+
+log = logging.getLogger(__name__)
+#: Requests recorded in one transaction at most.
+MAX_BATCH = 500
+
+Outcome = Device | StateAccepted | BaseException
+
+
+@dataclass
+class _Job:
+    signed: SignedRequest | None = None  # authenticate this request
+    report: Incoming | None = None  # or record this report
+    future: asyncio.Future[Outcome] = field(default_factory=asyncio.Future)
+
+
+class DeviceWrites:
+    """The queue and its writer (see the module). Started on first use in the running
+    event loop; :meth:`stop` records what is queued, then ends the writer."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self._queue: deque[_Job] = deque()
+        self._ready: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._limiter = CapacityLimiter(1)
+        self.batches = 0  # how many transactions (tests and logs)
+
+    async def authenticate(self, signed: SignedRequest) -> Device:
+        return cast(Device, await self._submit(_Job(signed=signed)))
+
+    async def report(self, incoming: Incoming) -> StateAccepted:
+        return cast(StateAccepted, await self._submit(_Job(report=incoming)))
+
+    async def _submit(self, job: _Job) -> Outcome:
+        ready = self._ensure_running()
+        self._queue.append(job)
+        ready.set()
+        outcome = await job.future
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def _ensure_running(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if self._ready is None or self._task is None or self._task.done() or self._loop is not loop:
+            # A new loop (a test client without its lifespan opens one per request): the
+            # queue of the old one is empty, as its requests were answered.
+            self._loop, self._ready = loop, asyncio.Event()
+            self._task = loop.create_task(self._run(self._ready), name="appwarden-device-writes")
+        return self._ready
+
+    async def stop(self) -> None:
+        """Record what is queued, then end the writer."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        while self._queue:
+            await self._drain()
+
+    async def _run(self, ready: asyncio.Event) -> None:
+        while True:
+            await ready.wait()
+            ready.clear()
+            while self._queue:
+                await asyncio.shield(self._drain())
+
+    async def _drain(self) -> None:
+        batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+        outcomes = await to_thread.run_sync(self._record, batch, limiter=self._limiter)
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if not job.future.done():
+                job.future.set_result(outcome)
+
+    def _record(self, jobs: list[_Job]) -> list[Outcome]:
+        """Record ``jobs`` in one transaction; if that fails, each in one of its own."""
+        try:
+            return self._transaction(jobs)
+        except Exception as error:  # noqa: BLE001 - the batch fails, its requests are retried
+            if len(jobs) == 1:
+                return [error]
+            log.warning("a batch of %d device requests failed (%s); one by one", len(jobs), error)
+            return [self._record([job])[0] for job in jobs]
+
+    def _transaction(self, jobs: list[_Job]) -> list[Outcome]:
+        context = self.context
+        outcomes: list[Outcome | None] = [None] * len(jobs)
+        with context.sessions() as session, session.begin():
+            now = context.clock.now()
+            signing = [i for i, job in enumerate(jobs) if job.signed is not None]
+            signed = [job.signed for job in jobs if job.signed is not None]
+            for index, device in zip(signing, authenticate_many(session, signed, now), strict=True):
+                outcomes[index] = device
+            reporting = [i for i, job in enumerate(jobs) if job.report is not None]
+            reports = [job.report for job in jobs if job.report is not None]
+            answers = accept_many(session, reports, now=now, settings=context.settings)
+            for index, answer in zip(reporting, answers, strict=True):
+                outcomes[index] = answer
+        self.batches += 1
+        return [o if o is not None else DomainError("not recorded") for o in outcomes]
