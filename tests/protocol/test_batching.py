@@ -1,0 +1,127 @@
+"""Device requests sent at once are recorded in shared transactions, each with its own
+answer: a replay, a forgery or a version never issued fails alone, and a batch that
+fails as a whole is retried one request at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from appwarden.compliance import intake
+from appwarden.compliance.models import DeviceReport, DeviceState
+from appwarden.protocol.v1 import batching
+from appwarden.protocol.v1.batching import DeviceWrites
+from tests.compliance.support import TIKTOK, Phone, counts
+from tests.decisions.support import actors
+from tests.server import Env
+
+Request = tuple[bytes, dict[str, str]]
+
+
+def _report(phone: Phone, report_id: str, version: int = 1) -> Request:
+    body = json.dumps(
+        {
+            "report_id": report_id,
+            "applied_version": version,
+            "inventory": {"kind": "full", "apps": [{"app_id": TIKTOK, "signer": None}]},
+            "events": [],
+        }
+    ).encode()
+    headers = phone.signed("POST", "/v1/state", body) | {"Content-Type": "application/json"}
+    return body, headers
+
+
+def _all_at_once(env: Env, requests: Sequence[Request]) -> list[httpx.Response]:
+    """Send every request concurrently to the app (its writer runs in this loop)."""
+    transport = httpx.ASGITransport(app=env.client.app, raise_app_exceptions=False)
+
+    async def send() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return list(
+                await asyncio.gather(
+                    *(client.post("/v1/state", content=b, headers=h) for b, h in requests)
+                )
+            )
+
+    return asyncio.run(send())
+
+
+def _writes(env: Env) -> DeviceWrites:
+    writes: DeviceWrites = env.client.app.state.device_writes  # type: ignore[attr-defined]
+    return writes
+
+
+def _reports(env: Env) -> dict[str, list[str]]:
+    with env.session() as session:
+        rows = session.execute(select(DeviceReport.device_id, DeviceReport.report_id))
+        found: dict[str, list[str]] = {}
+        for device_id, report_id in rows:
+            found.setdefault(device_id, []).append(report_id)
+        return {k: sorted(v) for k, v in found.items()}
+
+
+def test_a_burst_shares_transactions_and_each_request_gets_its_own_answer(env: Env) -> None:
+    who = actors(env)
+    phones = [Phone(env, who) for _ in range(10)]
+    for phone in phones:
+        phone.policy()
+    good = [_report(phone, f"r_burst_{n:02d}") for n, phone in enumerate(phones)]
+    replayed = good[0]  # the same bytes and nonce again
+    forged_body, forged_headers = _report(phones[1], "r_forged_01")
+    forged = (forged_body.replace(b"r_forged_01", b"r_forged_02"), forged_headers)
+    never_issued = _report(phones[2], "r_never_issued", version=7)
+    second = _report(phones[3], "r_second_one")  # the same device twice in one batch
+    before = _writes(env).batches
+
+    answers = _all_at_once(env, [*good, replayed, forged, never_issued, second])
+
+    codes = [a.status_code for a in answers]
+    # One of the two identical requests is recorded, the other is a replay.
+    assert sorted([codes[0], codes[10]]) == [200, 401]
+    assert codes[1:10] == [200] * 9
+    assert codes[11:] == [401, 409, 200], [a.text for a in answers[11:]]
+    assert answers[12].json()["type"] == "urn:appwarden:problem:version-not-issued"
+    transactions = _writes(env).batches - before
+    assert 1 <= transactions < len(answers)  # shared: fewer commits than requests
+    stored = _reports(env)
+    assert stored[phones[3].id] == ["r_burst_03", "r_second_one"]
+    assert stored[phones[0].id] == ["r_burst_00"]
+    assert phones[2].id in stored and "r_never_issued" not in stored[phones[2].id]
+    assert sum(len(v) for v in stored.values()) == 11
+    with env.session() as session:
+        state = session.get(DeviceState, phones[3].id)
+        assert state is not None and state.report_id == "r_second_one"  # in the order sent
+
+
+def test_a_failing_batch_is_retried_one_request_at_a_time(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    who = actors(env)
+    phones = [Phone(env, who) for _ in range(4)]
+    for phone in phones:
+        phone.policy()
+    real = intake.accept_many
+
+    def poisoned(session: Any, items: Sequence[intake.Incoming], **kw: Any) -> Any:
+        if any(item.report.report_id == "r_poison_00" for item in items):
+            raise RuntimeError("a fault in one request")
+        return real(session, items, **kw)
+
+    monkeypatch.setattr(batching, "accept_many", poisoned)
+    requests = [_report(p, f"r_fine_{n:02d}") for n, p in enumerate(phones[1:])]
+    poison = _report(phones[0], "r_poison_00")
+    before = counts(env)
+
+    answers = _all_at_once(env, [poison, *requests])
+
+    assert [a.status_code for a in answers] == [500, 200, 200, 200]
+    stored = _reports(env)
+    assert phones[0].id not in stored  # the failed request wrote nothing
+    assert all(stored[p.id] == [f"r_fine_{n:02d}"] for n, p in enumerate(phones[1:]))
+    assert counts(env)["device_reports"] == before["device_reports"] + 3
