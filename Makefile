@@ -39,8 +39,8 @@ $(VENDOR_STAMP): package.json package-lock.json
 # translate the new entries (tests fail while one is missing).
 messages: $(STAMP)
 	mkdir -p out
-	$(BIN)/pybabel extract --quiet -F babel.cfg --no-location --omit-header -o out/messages.pot src/appwarden/console
-	$(BIN)/pybabel update --quiet --no-fuzzy-matching --omit-header -i out/messages.pot -d src/appwarden/console/locales -l fr
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -o out/messages.pot src/appwarden/console
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --width 100 -i out/messages.pot -d src/appwarden/console/locales -l fr
 
 # The demo database lives in $(DEMO); app files in $(APPS), if that folder exists, are
 # vetted into it (a fresh clone without them gets publishers and apps, no assessments).

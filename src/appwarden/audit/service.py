@@ -105,6 +105,8 @@ class Verification:
     head_hash: str
     first_bad_seq: int | None = None
     reason: str | None = None
+    #: What broke, for programs: ``gap`` (events deleted), ``link``, ``edited``.
+    problem: str | None = None
 
 
 def verify(session: Session, *, key: bytes) -> Verification:
@@ -113,15 +115,20 @@ def verify(session: Session, *, key: bytes) -> Verification:
     count = 0
     for event in iter_events(session):
         count += 1
-        problem = None
+        problem = reason = None
         if event.seq != expected_seq:
-            problem = f"sequence jumps from {expected_seq - 1} to {event.seq} (events deleted)"
+            problem = "gap"
+            reason = f"sequence jumps from {expected_seq - 1} to {event.seq} (events deleted)"
         elif event.prev_hash != previous:
-            problem = "its previous-hash link does not match the event before it"
+            problem = "link"
+            reason = "its previous-hash link does not match the event before it"
         elif not hmac.compare_digest(event.hash, _digest(key, event)):
-            problem = "its content does not match its hash (the row was edited)"
+            problem = "edited"
+            reason = "its content does not match its hash (the row was edited)"
         if problem:
-            return Verification(False, count, expected_seq - 1, previous, event.seq, problem)
+            return Verification(
+                False, count, expected_seq - 1, previous, event.seq, reason, problem
+            )
         expected_seq, previous = event.seq + 1, event.hash
     return Verification(True, count, expected_seq - 1, previous)
 
@@ -148,7 +155,7 @@ class EventFilter:
     action: str | None = None
 
 
-def _filtered(where: EventFilter) -> Select[tuple[AuditEvent]]:
+def _filtered(where: EventFilter) -> Select[AuditEvent]:
     query = select(AuditEvent)
     for column, value in (
         (AuditEvent.object_type, where.object_type),

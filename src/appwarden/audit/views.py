@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -35,6 +35,7 @@ class VerificationRead(BaseModel):
     head_hash: str
     first_bad_seq: int | None
     reason: str | None
+    problem: Literal["gap", "link", "edited"] | None = None
 
 
 @router.get("/audit/events", **guarded(Permission.audit))
