@@ -89,7 +89,7 @@ def _events(request: Request, where: service.EventFilter, offset: int) -> dict[s
         "filters": where,
         "newer": page_link(max(offset - PAGE_SIZE, 0)) if offset > 0 else None,
         "older": page_link(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
-        "twin": "/api/v1/audit/events" + (f"?{query}" if query else ""),
+        "twin": "GET /api/v1/audit/events" + (f"?{query}" if query else ""),
     }
 
 
