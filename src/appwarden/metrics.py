@@ -34,6 +34,26 @@ UNMATCHED = "unmatched"
 log = logging.getLogger("appwarden.metrics")
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's template with the prefix it was included under
+    (``/api/v1`` + ``/devices/{device_id}``), or ``unmatched``. A route knows only its own
+    part of the path, so the prefix is the literal head of the path its pattern follows."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    pattern = getattr(route, "path_regex", None)
+    if not isinstance(template, str):
+        return UNMATCHED
+    path = str(scope.get("path", ""))
+    if pattern is None:  # a mount: its own path is the template
+        return template
+    cut = 0
+    while cut != -1:
+        if pattern.match(path[cut:]):
+            return path[:cut] + template
+        cut = path.find("/", cut + 1)
+    return template
+
+
 class HttpMetrics:
     """Request counts and latency in a registry of this app's own (not the global one)."""
 
@@ -75,7 +95,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = route_template(scope)
             method = str(scope.get("method", ""))
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.duration.labels(method, route).observe(time.perf_counter() - started)

@@ -87,26 +87,28 @@ def test_the_check_finds_literal_text() -> None:
     assert literal_text(source) == ["Hello", "Plain", "words", "Bold"]
 
 
-def test_french_pages(env: Env) -> None:
-    make_user(env, "aude", Role.auditor)
-    switched = env.client.get("/language/fr?next=%2Fsign-in", headers=HTML, follow_redirects=False)
+def test_french_pages(page_env: Env) -> None:
+    make_user(page_env, "aude", Role.auditor)
+    switched = page_env.client.get(
+        "/language/fr?next=%2Fsign-in", headers=HTML, follow_redirects=False
+    )
     assert switched.status_code == 303 and switched.headers["location"] == "/sign-in"
-    page = env.client.get("/sign-in", headers=HTML)
+    page = page_env.client.get("/sign-in", headers=HTML)
     assert '<html lang="fr">' in page.text and "Nom d’utilisateur" in page.text
-    refused = post_sign_in(env.client, "aude", "wrong password!!")
+    refused = post_sign_in(page_env.client, "aude", "wrong password!!")
     assert "Nom d’utilisateur, mot de passe ou code erroné." in refused.text
-    sign_in(env, "aude")
-    audit = env.client.get("/audit", headers=HTML).text
+    sign_in(page_env, "aude")
+    audit = page_env.client.get("/audit", headers=HTML).text
     assert "Connecté en tant que <strong>Aude</strong> (vérificateur)" in audit
     assert "Journal de vérification" in audit and "Vérifier la chaîne" in audit
 
 
-def test_browser_language_is_the_default(env: Env) -> None:
-    page = env.client.get("/sign-in", headers={**HTML, "Accept-Language": "fr-CA,fr;q=0.9"})
+def test_browser_language_is_the_default(page_env: Env) -> None:
+    page = page_env.client.get("/sign-in", headers={**HTML, "Accept-Language": "fr-CA,fr;q=0.9"})
     assert '<html lang="fr">' in page.text
-    page = env.client.get("/sign-in", headers={**HTML, "Accept-Language": "de, en;q=0.5"})
+    page = page_env.client.get("/sign-in", headers={**HTML, "Accept-Language": "de, en;q=0.5"})
     assert '<html lang="en">' in page.text
-    unknown = env.client.get("/language/xx", headers=HTML)
+    unknown = page_env.client.get("/language/xx", headers=HTML)
     assert unknown.status_code == 404 and "This language is not available." in unknown.text
 
 

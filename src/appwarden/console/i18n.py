@@ -8,6 +8,7 @@ no compiled binary is committed or needed. ``make messages`` extracts new text i
 
 from __future__ import annotations
 
+import functools
 import gettext
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -42,8 +43,10 @@ def catalogue_path(language: str) -> Path:
     return LOCALES / language / "LC_MESSAGES" / "messages.po"
 
 
-def load_catalogues() -> dict[str, gettext.NullTranslations]:
-    """Compile each language's .po file in memory (fuzzy entries are left out)."""
+@functools.cache
+def load_catalogues() -> Catalogues:
+    """Compile each language's .po file in memory, once per process (fuzzy entries are
+    left out)."""
     catalogues: dict[str, gettext.NullTranslations] = {DEFAULT: gettext.NullTranslations()}
     for language in LANGUAGES:
         if language == DEFAULT:

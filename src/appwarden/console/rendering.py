@@ -3,6 +3,7 @@ values, and the security headers every console page carries."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,7 +36,10 @@ HEADERS = {
 }
 
 
+@functools.cache
 def make_environment() -> Environment:
+    """The one template environment of the process (built on first use; templates are
+    compiled once however many apps are built, and translations come per render)."""
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"], default_for_string=True, default=True),
