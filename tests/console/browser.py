@@ -31,8 +31,11 @@ _AXE = """async (tags) => {
 }"""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not longer: Playwright's sync API holds an event loop
+    on the thread while it runs, and a later test of another module that starts its own
+    (asyncio.run) would fail, so it is closed as soon as the module's tests are done."""
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing in CI (.ci/run installs chromium)")

@@ -21,7 +21,9 @@ from tests.enforcement.live import AUDIT_KEY, Server, sqlite_url
 from tests.server import PASSWORD
 
 __all__ = ["browser"]  # the session's Chromium, a fixture
-pytestmark = pytest.mark.browser
+# One worker runs them one after another (make test: --dist loadgroup): one server, one
+# Chromium.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 XSS = "<script>alert(1)</script>"
 
 
