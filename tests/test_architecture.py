@@ -30,3 +30,13 @@ def test_pure_core_imports_only_itself(core: str) -> None:
                 for prefix in ALLOWED[core] - {"appwarden"}
             )
             assert allowed, f"{path.relative_to(SRC)} imports {name}"
+
+
+def test_console_goes_through_services() -> None:
+    """The console renders what services return: it imports no REST views, device
+    protocol or command line, and builds no engine of its own."""
+    for path in sorted((SRC / "console").rglob("*.py")):
+        for name in _imports(path):
+            assert not name.endswith(".views"), f"{path.relative_to(SRC)} imports {name}"
+            assert not name.startswith(("appwarden.protocol", "appwarden.cli")), name
+            assert name != "appwarden.db", f"{path.relative_to(SRC)} imports {name}"

@@ -10,7 +10,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from appwarden import __version__
+from appwarden import __version__, console, metrics
 from appwarden.api.deps import Context, authenticated
 from appwarden.api.problems import PROBLEM_MEDIA, Problem, install_problem_handlers, problems
 from appwarden.clock import Clock, SystemClock
@@ -109,6 +109,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         app.include_router(router, prefix=API, **protected)  # type: ignore[arg-type]
     for router in _public_routers():
         app.include_router(router, prefix=API)
+    metrics.install(app, app.state.context)
+    # The console last: its error pages wrap the API's problem handlers for its own paths.
+    console.mount(app)
     _document_problems(app)
     return app
 

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     sign_in_limit: int = Field(
         default=5, gt=0, description="Failed sign-ins per user name in 15 minutes before 429."
     )
+    session_minutes: int = Field(
+        default=480,
+        ge=5,
+        le=7 * 24 * 60,
+        description="Lifetime of a console sign-in, in minutes (then the user signs in again).",
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Mark console cookies Secure: always, never, or auto = when the request "
+        "came over https.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus must send to read /metrics; unset, /metrics is off.",
+    )
     enroll_limit: int = Field(
         default=20, gt=0, description="Enrollment attempts per client address in 15 minutes."
     )

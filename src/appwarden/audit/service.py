@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session
 
 from appwarden.audit.models import AuditEvent
@@ -105,6 +105,8 @@ class Verification:
     head_hash: str
     first_bad_seq: int | None = None
     reason: str | None = None
+    #: What broke, for programs: ``gap`` (events deleted), ``link``, ``edited``.
+    problem: str | None = None
 
 
 def verify(session: Session, *, key: bytes) -> Verification:
@@ -113,15 +115,20 @@ def verify(session: Session, *, key: bytes) -> Verification:
     count = 0
     for event in iter_events(session):
         count += 1
-        problem = None
+        problem = reason = None
         if event.seq != expected_seq:
-            problem = f"sequence jumps from {expected_seq - 1} to {event.seq} (events deleted)"
+            problem = "gap"
+            reason = f"sequence jumps from {expected_seq - 1} to {event.seq} (events deleted)"
         elif event.prev_hash != previous:
-            problem = "its previous-hash link does not match the event before it"
+            problem = "link"
+            reason = "its previous-hash link does not match the event before it"
         elif not hmac.compare_digest(event.hash, _digest(key, event)):
-            problem = "its content does not match its hash (the row was edited)"
+            problem = "edited"
+            reason = "its content does not match its hash (the row was edited)"
         if problem:
-            return Verification(False, count, expected_seq - 1, previous, event.seq, problem)
+            return Verification(
+                False, count, expected_seq - 1, previous, event.seq, reason, problem
+            )
         expected_seq, previous = event.seq + 1, event.hash
     return Verification(True, count, expected_seq - 1, previous)
 
@@ -136,6 +143,41 @@ def iter_events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
             return
         yield from rows
         last = rows[-1].seq
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What the audit list may be narrowed to (each an exact match; None for any)."""
+
+    object_type: str | None = None
+    object_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+
+
+def _filtered(where: EventFilter) -> Select[AuditEvent]:
+    query = select(AuditEvent)
+    for column, value in (
+        (AuditEvent.object_type, where.object_type),
+        (AuditEvent.object_id, where.object_id),
+        (AuditEvent.actor, where.actor),
+        (AuditEvent.action, where.action),
+    ):
+        if value:
+            query = query.where(column == value)
+    return query
+
+
+def list_events(
+    session: Session, *, where: EventFilter, limit: int, offset: int, newest_first: bool = False
+) -> tuple[list[AuditEvent], int]:
+    """One page of the events that match ``where``, in chain order (or newest first), and
+    how many match in all. The REST API and the console both read through this."""
+    query = _filtered(where)
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    order = AuditEvent.seq.desc() if newest_first else AuditEvent.seq
+    rows = session.scalars(query.order_by(order).limit(limit).offset(offset)).all()
+    return list(rows), total
 
 
 def as_record(event: AuditEvent) -> dict[str, Any]:

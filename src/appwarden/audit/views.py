@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from appwarden.api.deps import ContextDep, SessionDep, guarded
-from appwarden.api.pagination import Page, PageDep, paginate
+from appwarden.api.pagination import Page, PageDep
 from appwarden.audit import service
-from appwarden.audit.models import AuditEvent
 from appwarden.auth.roles import Permission
 
 router = APIRouter(tags=["audit"])
@@ -37,6 +35,7 @@ class VerificationRead(BaseModel):
     head_hash: str
     first_bad_seq: int | None
     reason: str | None
+    problem: Literal["gap", "link", "edited"] | None = None
 
 
 @router.get("/audit/events", **guarded(Permission.audit))
@@ -46,16 +45,13 @@ def events(
     object_type: str | None = None,
     object_id: str | None = None,
     actor: str | None = None,
+    action: str | None = None,
 ) -> Page[EventRead]:
-    """Audit events in chain order, optionally for one object or actor."""
-    query = select(AuditEvent).order_by(AuditEvent.seq)
-    if object_type:
-        query = query.where(AuditEvent.object_type == object_type)
-    if object_id:
-        query = query.where(AuditEvent.object_id == object_id)
-    if actor:
-        query = query.where(AuditEvent.actor == actor)
-    rows, total = paginate(session, query, page)
+    """Audit events in chain order, optionally for one object, actor or action."""
+    where = service.EventFilter(
+        object_type=object_type, object_id=object_id, actor=actor, action=action
+    )
+    rows, total = service.list_events(session, where=where, limit=page.limit, offset=page.offset)
     items = [EventRead(**service.as_record(e)) for e in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 

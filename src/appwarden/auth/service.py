@@ -31,10 +31,16 @@ class Principal:
     user_id: int | None
     username: str
     role: Role
+    display_name: str = ""
 
     @property
     def actor(self) -> str:
         return self.username
+
+    @property
+    def name(self) -> str:
+        """How the user is shown to people: the display name, else the user name."""
+        return self.display_name or self.username
 
 
 SYSTEM = Principal(user_id=None, username="system", role=Role.admin)
@@ -110,10 +116,23 @@ def check_credentials(
     return user
 
 
+def record_failure(session: Session, *, clock: Clock, username: str) -> None:
+    """Count one failed sign-in against ``username`` (in a transaction of its own, so it
+    holds although the sign-in fails)."""
+    session.add(SignInFailure(username=username, at=clock.now()))
+
+
 def issue_token(
-    session: Session, *, clock: Clock, user: User, name: str, days: int
+    session: Session,
+    *,
+    clock: Clock,
+    user: User,
+    name: str,
+    days: int,
+    lifetime: timedelta | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new API token; the clear value is returned once and never stored."""
+    """A new API token, valid ``days`` (or ``lifetime`` when given); the clear value is
+    returned once and never stored."""
     clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
     token = ApiToken(
@@ -121,7 +140,7 @@ def issue_token(
         name=name,
         token_sha256=hash_token(clear),
         created_at=now,
-        expires_at=now + timedelta(days=days),
+        expires_at=now + (lifetime if lifetime is not None else timedelta(days=days)),
         revoked_at=None,
         last_used_at=None,
     )
@@ -140,7 +159,20 @@ def principal_for_token(session: Session, *, clock: Clock, clear: str) -> Princi
     if not user.active:
         raise Unauthenticated("the token's user is deactivated")
     token.last_used_at = now
-    return Principal(user_id=user.id, username=user.username, role=Role(user.role))
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        display_name=user.display_name,
+    )
+
+
+def revoke_by_value(session: Session, *, clock: Clock, clear: str) -> ApiToken | None:
+    """Revoke the token with this clear value (a console sign-out); None if unknown."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == hash_token(clear)))
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = clock.now()
+    return token
 
 
 def revoke_token(session: Session, *, clock: Clock, token_id: int, owner: Principal) -> ApiToken:

@@ -10,7 +10,7 @@ from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.audit import service as audit
 from appwarden.auth import service
-from appwarden.auth.models import ApiToken, SignInFailure, User
+from appwarden.auth.models import ApiToken, User
 from appwarden.auth.roles import Permission
 from appwarden.auth.schemas import (
     SignIn,
@@ -70,7 +70,7 @@ def sign_in(body: SignIn, context: ContextDep) -> TokenIssued:
     except DomainError:
         # The failed attempt must be counted even though the request fails.
         with context.sessions() as session, session.begin():
-            session.add(SignInFailure(username=body.username, at=clock.now()))
+            service.record_failure(session, clock=clock, username=body.username)
         raise
 
 

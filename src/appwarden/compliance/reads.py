@@ -196,3 +196,24 @@ def device_compliance(session: Session, device_id: str) -> schemas.DeviceComplia
             for row, title, action in rows
         ],
     )
+
+
+def fleet_counts(session: Session) -> dict[tuple[str, str], int]:
+    """Devices by (state, overall compliance): compliant, non_compliant, unreachable, or
+    unjudged (never judged yet). For the operators' metrics."""
+    rows = session.execute(
+        select(Device.state, DeviceCompliance.compliant, DeviceCompliance.unreachable, func.count())
+        .outerjoin(DeviceCompliance, DeviceCompliance.device_id == Device.id)
+        .group_by(Device.state, DeviceCompliance.compliant, DeviceCompliance.unreachable)
+    ).all()
+    counts: dict[tuple[str, str], int] = {}
+    for state, compliant, unreachable, count in rows:
+        if compliant is None:
+            verdict_name = "unjudged"
+        elif unreachable:
+            verdict_name = "unreachable"
+        else:
+            verdict_name = "compliant" if compliant else "non_compliant"
+        key = (str(state), verdict_name)
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts

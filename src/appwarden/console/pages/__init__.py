@@ -1,0 +1,18 @@
+"""The console's pages: one module per page, each with a ``router`` and, if it belongs in
+the main navigation, a ``NAV`` entry (its path, label and required permission).
+
+To add a page: write ``pages/NAME.py`` (a router whose routes take ``allowed(permission)``
+or ``SignedIn``, and ``NAV``), its template extending ``base.html``, add the module below,
+and visit it in a browser test with ``tests/console/browser.py``'s ``visit``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from appwarden.console.nav import NavItem
+from appwarden.console.pages import audit, home, sign_in
+
+#: Pages in the navigation, in its order.
+NAVIGATION: list[NavItem] = [home.NAV, audit.NAV]
+
+ROUTERS: list[APIRouter] = [sign_in.router, home.router, audit.router]
