@@ -77,6 +77,7 @@ def _readers(settings: Settings) -> sessionmaker[Session] | None:
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the app for ``settings``; nothing is created at import time."""
     from appwarden.protocol.v1.batching import DeviceWrites
+    from appwarden.protocol.v1.enrolling import Enroller
     from appwarden.protocol.v1.wakeups import Distributor
 
     engine = make_engine(settings.database, pool_size=settings.db_pool_size)
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.state.distributor = Distributor(app.state.context)
     app.state.device_writes = DeviceWrites(app.state.context)
+    app.state.enroller = Enroller(app.state.context)
     install_problem_handlers(app)
     # Routes are matched in order: the fleet's hot paths (device protocol, health) first,
     # so a check-in does not test every REST route before its own.

@@ -32,7 +32,7 @@ from appwarden.enforcement.models import (
     PolicyGeneration,
 )
 from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_group_members
-from appwarden.protocol.models import DeviceNonce, EnrollmentAttempt
+from appwarden.protocol.models import DeviceNonce, EnrollmentCount
 from appwarden.waivers.models import Waiver
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
     "DeviceNonce",
     "DevicePolicyIssue",
     "DevicePolicyVersion",
-    "EnrollmentAttempt",
+    "EnrollmentCount",
     "EnrollmentToken",
     "IdempotencyRecord",
     "PolicyChange",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,18 @@ def _head(session: Session, *, lock: bool) -> AuditEvent | None:
     return session.scalars(query).first()
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One event to append: who did what to which object, and its state before/after."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | int
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
 def append(
     session: Session,
     *,
@@ -72,22 +84,39 @@ def append(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add one event at the end of the chain, in the caller's transaction."""
+    entry = Entry(actor, action, object_type, object_id, before, after)
+    return append_many(session, key=key, clock=clock, entries=[entry])[0]
+
+
+def append_many(
+    session: Session, *, key: bytes, clock: Clock, entries: Sequence[Entry]
+) -> list[AuditEvent]:
+    """Add ``entries`` at the end of the chain in their order, in the caller's transaction,
+    with one lock and one read of the head for all of them (e.g. a batch of enrollments)."""
+    if not entries:
+        return []
     head = _head(session, lock=True)
-    event = AuditEvent(
-        seq=(head.seq + 1) if head else 1,
-        at=clock.now(),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        before=_jsonable(before),
-        after=_jsonable(after),
-        prev_hash=head.hash if head else GENESIS,
-    )
-    event.hash = _digest(key, event)
-    session.add(event)
+    seq, previous = (head.seq, head.hash) if head else (0, GENESIS)
+    now = clock.now()
+    events = []
+    for entry in entries:
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            at=now,
+            actor=entry.actor,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=str(entry.object_id),
+            before=_jsonable(entry.before),
+            after=_jsonable(entry.after),
+            prev_hash=previous,
+        )
+        event.hash = previous = _digest(key, event)
+        events.append(event)
+    session.add_all(events)
     session.flush()
-    return event
+    return events
 
 
 def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -12,12 +12,14 @@ import base64
 import binascii
 import hashlib
 import secrets
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from appwarden.audit.service import Acting, record
+from appwarden.audit.service import Acting, Entry, append_many, record
 from appwarden.clock import Clock
 from appwarden.enforcement.changes import note_change
 from appwarden.errors import Invalid, InvalidTransition, NotFound, Unauthenticated
@@ -96,19 +98,34 @@ def tokens_query(*, group_id: int | None = None) -> Select[EnrollmentToken]:
     return query
 
 
-def _spend(session: Session, clock: Clock, clear: str) -> EnrollmentToken:
-    """The token for ``clear``, locked and with one use taken; a clear error otherwise."""
-    token = session.scalar(
-        select(EnrollmentToken)
-        .where(EnrollmentToken.token_sha256 == hash_token(clear))
-        .with_for_update()
-    )
+def _usable(token: EnrollmentToken | None, now: datetime) -> EnrollmentToken:
+    """``token`` if it may enroll one more device now; a clear 401 otherwise."""
     if token is None:
         raise Unauthenticated("unknown enrollment token")
-    if clock.now() >= token.expires_at:
+    if now >= token.expires_at:
         raise Unauthenticated(f"the enrollment token expired at {token.expires_at.isoformat()}")
     if token.uses >= token.max_uses:
         raise Unauthenticated(f"the enrollment token was used up ({token.max_uses} uses)")
+    return token
+
+
+def _locked_tokens(session: Session, hashes: set[str]) -> dict[str, EnrollmentToken]:
+    """The tokens with these hashes, row-locked to the end of the transaction (PostgreSQL;
+    SQLite's transactions hold the write lock from their start), so concurrent redemptions
+    take turns and a token is never spent past ``max_uses``."""
+    rows = session.scalars(
+        select(EnrollmentToken)
+        .where(EnrollmentToken.token_sha256.in_(sorted(hashes)))
+        .order_by(EnrollmentToken.token_sha256)
+        .with_for_update()
+    )
+    return {row.token_sha256: row for row in rows}
+
+
+def _spend(session: Session, clock: Clock, clear: str) -> EnrollmentToken:
+    """The token for ``clear``, locked and with one use taken; a clear error otherwise."""
+    digest = hash_token(clear)
+    token = _usable(_locked_tokens(session, {digest}).get(digest), clock.now())
     token.uses += 1
     return token
 
@@ -126,6 +143,110 @@ def _text(value: str | None, what: str) -> str | None:
     return clean or None
 
 
+@dataclass(frozen=True)
+class Enrollment:
+    """One device's request to enroll, checked (see :func:`check`); the clear token is
+    kept only as its SHA-256."""
+
+    token_sha256: str
+    platform: str
+    ownership: str
+    public_key: str
+    department: str | None = None
+    user_name: str | None = None
+    supervised: bool = False
+    source: str = "agent"
+
+
+def check(
+    *,
+    token: str,
+    platform: str,
+    ownership: str,
+    public_key_b64: str,
+    department: str | None = None,
+    user_name: str | None = None,
+    supervised: bool = False,
+    source: str = "agent",
+) -> Enrollment:
+    """The request, normalised; malformed input is refused (422) before any token is spent."""
+    return Enrollment(
+        token_sha256=hash_token(token),
+        platform=_one_of("platform", platform, PLATFORMS),
+        ownership=_one_of("ownership", ownership, OWNERSHIPS),
+        public_key=public_key(public_key_b64),
+        department=_text(department, "department"),
+        user_name=_text(user_name, "user name"),
+        supervised=supervised,
+        source=source,
+    )
+
+
+def _device(enrollment: Enrollment, now: datetime) -> Device:
+    return Device(
+        id=DEVICE_PREFIX + secrets.token_hex(10),
+        platform=enrollment.platform,
+        ownership=enrollment.ownership,
+        department=enrollment.department,
+        user_name=enrollment.user_name,
+        supervised=enrollment.supervised,
+        state="active",
+        public_key=enrollment.public_key,
+        enrolled_at=now,
+        last_seen_at=None,
+        source=enrollment.source,
+    )
+
+
+def redeem_many(
+    session: Session, *, clock: Clock, audit_key: bytes, enrollments: Sequence[Enrollment]
+) -> list[Device | Unauthenticated]:
+    """Enroll new devices, in order, in the caller's transaction: each joins its token's
+    group as a static member, gets its first policy compiled after commit, and is audited
+    (``device.enroll``, one event per device).
+
+    Returns one result per enrollment: the device, or the 401 for an unknown, expired or
+    used-up token (nothing is written for that one). A token with ``n`` uses left enrolls
+    the first ``n`` of its requests here, however many processes redeem it at once."""
+    now = clock.now()
+    tokens = _locked_tokens(session, {e.token_sha256 for e in enrollments})
+    results: list[Device | Unauthenticated] = []
+    admitted: list[tuple[Device, EnrollmentToken]] = []
+    for enrollment in enrollments:
+        try:
+            token = _usable(tokens.get(enrollment.token_sha256), now)
+        except Unauthenticated as refused:
+            results.append(refused)
+            continue
+        token.uses += 1
+        device = _device(enrollment, now)
+        results.append(device)
+        admitted.append((device, token))
+    if not admitted:
+        return results
+    session.add_all([device for device, _ in admitted])
+    session.flush()
+    session.execute(
+        device_group_members.insert(),
+        [{"group_id": token.group_id, "device_id": device.id} for device, token in admitted],
+    )
+    for device, _ in admitted:
+        note_change(session, "device", device.id, now)  # its first policy
+    entries = [
+        Entry(
+            actor=f"device:{device.id}",
+            action="device.enroll",
+            object_type="device",
+            object_id=device.id,
+            after=device_snapshot(device)
+            | {"enrollment_token_id": token.id, "group_id": token.group_id},
+        )
+        for device, token in admitted
+    ]
+    append_many(session, key=audit_key, clock=clock, entries=entries)
+    return results
+
+
 def redeem_enrollment(
     session: Session,
     *,
@@ -140,44 +261,24 @@ def redeem_enrollment(
     supervised: bool = False,
     source: str = "agent",
 ) -> Device:
-    """Enroll a new device with ``token``: it joins the token's group as a static member.
+    """Enroll one new device with ``token`` (see :func:`redeem_many`).
 
     An unknown, expired or used-up token is refused (401) and nothing is written; so is
     malformed input (422), checked before the token is spent."""
-    key = public_key(public_key_b64)
-    _one_of("platform", platform, PLATFORMS)
-    _one_of("ownership", ownership, OWNERSHIPS)
-    spent = _spend(session, clock, token)
-    device = Device(
-        id=DEVICE_PREFIX + secrets.token_hex(10),
+    enrollment = check(
+        token=token,
         platform=platform,
         ownership=ownership,
-        department=_text(department, "department"),
-        user_name=_text(user_name, "user name"),
+        public_key_b64=public_key_b64,
+        department=department,
+        user_name=user_name,
         supervised=supervised,
-        state="active",
-        public_key=key,
-        enrolled_at=clock.now(),
-        last_seen_at=None,
         source=source,
     )
-    session.add(device)
-    session.flush()
-    session.execute(
-        device_group_members.insert().values(group_id=spent.group_id, device_id=device.id)
-    )
-    note_change(session, "device", device.id, clock.now())  # its first policy
-    record(
-        session,
-        clock=clock,
-        acting=Acting(actor=f"device:{device.id}", audit_key=audit_key),
-        action="device.enroll",
-        object_type="device",
-        object_id=device.id,
-        after=device_snapshot(device)
-        | {"enrollment_token_id": spent.id, "group_id": spent.group_id},
-    )
-    return device
+    [result] = redeem_many(session, clock=clock, audit_key=audit_key, enrollments=[enrollment])
+    if isinstance(result, Unauthenticated):
+        raise result
+    return result
 
 
 def reenroll(

@@ -1,12 +1,12 @@
 """Tables of the device protocol: nonces seen (replay protection), enrollment attempts
-(rate limit per client address). Both are kept in the database so the checks hold across
-server processes; old rows are deleted as requests come in."""
+counted per client address and minute (rate limit). Both are kept in the database so the
+checks hold across server processes; old rows are deleted as requests come in."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from appwarden.db import Base
@@ -28,12 +28,13 @@ class DeviceNonce(Base):
     seen_at: Mapped[datetime]
 
 
-class EnrollmentAttempt(Base):
-    """One call of ``POST /v1/enroll`` from a client address, failed or not."""
+class EnrollmentCount(Base):
+    """How many calls of ``POST /v1/enroll`` (failed or not) came from a client address in
+    one minute (``minute``: unix time // 60). One row per address and minute, counted up
+    with an atomic upsert, so the limit costs a handful of rows, not one row per call."""
 
-    __tablename__ = "enrollment_attempts"
-    __table_args__ = (Index("ix_enrollment_attempts_address_at", "address", "at"),)
+    __tablename__ = "enrollment_counts"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime]
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    attempts: Mapped[int]

@@ -31,7 +31,10 @@ from appwarden.sim.packages import SimulatedPackageManager
 from appwarden.sim.reports import Report
 
 Emit = Callable[[str, int, Any], None]
-STARTING_AT_ONCE = 32  # per shard: enrollments and first syncs in flight
+#: Per shard: enrollments in flight. The server writes concurrent enrollments in batches,
+#: so more in flight means fewer, larger transactions.
+ENROLLING_AT_ONCE = 128
+STARTING_AT_ONCE = 32  # per shard: first syncs (policy read and report) in flight
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,17 @@ class Shard:
         self.emit = emit
         self.clock = SystemClock()
         self.clients: list[Http] = []
+        self.enrolling = asyncio.Semaphore(ENROLLING_AT_ONCE)
         self.starting = asyncio.Semaphore(STARTING_AT_ONCE)
         self.agents: dict[int, Agent] = {}
+        # Devices that start at once enroll before any first sync: a fleet is enrolled at
+        # the server's enrollment rate, not slowed by the first reports of its other half.
+        self._to_enroll = sum(
+            1 for s in config.specs if not s.delay and s.index not in config.identities
+        )
+        self.enrolled = asyncio.Event()
+        if not self._to_enroll:
+            self.enrolled.set()
 
     def _http(self) -> Http:
         if not self.clients:
@@ -172,17 +184,29 @@ class Shard:
         self.agents[spec.index] = agent
         if spec.delay:
             await asyncio.sleep(spec.delay)
+        if agent.identity is None:
+            await self._enroll(agent, spec)
+        if not spec.delay:
+            await self.enrolled.wait()
         async with self.starting:
-            if agent.identity is None:
-                token = self.config.token
-                if not token:
-                    raise RuntimeError(f"device {spec.index} has no saved identity and no token")
-                await self._retrying(agent, lambda: agent.enroll(token))
-                assert agent.identity is not None  # noqa: S101 - set by enroll
-                self.emit("enrolled", spec.index, agent.identity.document())
             await self._retrying(agent, lambda: agent.step(wait=0))
         if not spec.offline:
             await agent.run(stop)
+
+    async def _enroll(self, agent: Agent, spec: DeviceSpec) -> None:
+        try:
+            token = self.config.token
+            if not token:
+                raise RuntimeError(f"device {spec.index} has no saved identity and no token")
+            async with self.enrolling:
+                await self._retrying(agent, lambda: agent.enroll(token))
+            assert agent.identity is not None  # noqa: S101 - set by enroll
+            self.emit("enrolled", spec.index, agent.identity.document())
+        finally:
+            if not spec.delay:
+                self._to_enroll -= 1
+                if self._to_enroll <= 0:
+                    self.enrolled.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         async def guarded(position: int, spec: DeviceSpec) -> None:

@@ -7,22 +7,20 @@ Enrollment is rate-limited per client address; every other route is signed
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from sqlalchemy import delete, func, select
 from starlette.concurrency import run_in_threadpool
 
 from appwarden.api.deps import Context, ContextDep
 from appwarden.api.problems import problems
 from appwarden.enforcement.service import Current, current_version, document, stored_version
-from appwarden.errors import RateLimited
-from appwarden.fleet.enrollment import redeem_enrollment
+from appwarden.errors import Invalid
+from appwarden.fleet.enrollment import check
 from appwarden.fleet.membership import groups_of
 from appwarden.fleet.models import Device
-from appwarden.protocol.models import EnrollmentAttempt
+from appwarden.protocol.v1.enrolling import Attempt, Enroller
 from appwarden.protocol.v1.parking import Documents
 from appwarden.protocol.v1.schemas import (
     DeviceRecord,
@@ -35,7 +33,6 @@ from appwarden.protocol.v1.wakeups import Distributor
 
 PREFIX = "/v1"
 MAX_WAIT = 300
-ENROLL_WINDOW = timedelta(minutes=15)
 DEVICE_ROUTE = {"x-device": True}
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the policy still has the ETag sent."}
@@ -44,51 +41,35 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 router = APIRouter(tags=["device protocol v1"])
 
 
-def _count_attempt(context: ContextDep, address: str) -> None:
-    """Record one enrollment attempt from ``address``, or 429 past the limit. Committed on
-    its own, so failed attempts count too."""
-    now = context.clock.now()
-    with context.sessions() as session, session.begin():
-        session.execute(
-            delete(EnrollmentAttempt).where(
-                EnrollmentAttempt.address == address, EnrollmentAttempt.at < now - ENROLL_WINDOW
-            )
-        )
-        recent = session.scalar(
-            select(func.count()).where(
-                EnrollmentAttempt.address == address,
-                EnrollmentAttempt.at >= now - ENROLL_WINDOW,
-            )
-        )
-        if int(recent or 0) >= context.settings.enroll_limit:
-            raise RateLimited("too many enrollment attempts from this address; wait 15 minutes")
-        session.add(EnrollmentAttempt(address=address, at=now))
-
-
 @router.post(
     "/enroll",
     status_code=status.HTTP_201_CREATED,
     responses=problems(401, 422, 429),
     openapi_extra=DEVICE_ROUTE,
 )
-def enroll(body: EnrollRequest, request: Request, context: ContextDep) -> EnrollResponse:
-    """Redeem an enrollment token with the device's public key; returns the device id."""
+async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
+    """Redeem an enrollment token with the device's public key; returns the device id.
+
+    Concurrent enrollments are written in batches (see
+    :mod:`~appwarden.protocol.v1.enrolling`); each answers for itself."""
     address = (request.client.host if request.client else "unknown")[:64]
-    _count_attempt(context, address)
-    with context.sessions() as session, session.begin():
-        device = redeem_enrollment(
-            session,
-            clock=context.clock,
-            audit_key=context.audit_key,
-            token=body.token,
-            platform=body.platform,
-            ownership=body.ownership,
-            public_key_b64=body.public_key,
-            department=body.department,
-            user_name=body.user_name,
-            supervised=body.supervised,
+    try:
+        checked = Attempt(
+            address,
+            check(
+                token=body.token,
+                platform=body.platform,
+                ownership=body.ownership,
+                public_key_b64=body.public_key,
+                department=body.department,
+                user_name=body.user_name,
+                supervised=body.supervised,
+            ),
         )
-        return EnrollResponse(device_id=device.id)
+    except Invalid as invalid:
+        checked = Attempt(address, None, invalid)  # counts as an attempt all the same
+    enroller: Enroller = request.app.state.enroller
+    return EnrollResponse(device_id=await enroller.enroll(checked))
 
 
 @router.get("/device", responses=problems(401), openapi_extra=DEVICE_ROUTE)
