@@ -13,12 +13,15 @@ from httpx import Response
 from appwarden.audit.service import Acting
 from appwarden.auth.roles import Role
 from appwarden.catalog import service
+from appwarden.console.pages.assessment import GROUPS, NO_GROUP
 from builders import apk_bytes, manifest
 from tests.catalog.helpers import IPA, SMALL_LIMIT, URZIP, counts, fixture_app, stored_files
 from tests.console.support import HTML, csrf_from, make_user, sign_in
 from tests.server import Env, running_env
 
 XSS = "<script>alert(1)</script>"
+#: A fixture with trackers (matched by code) and permissions in several privacy groups.
+TRACKED = "instapaper.apk"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 
@@ -202,3 +205,39 @@ def test_bad_addresses_get_pages(env: Env) -> None:
     env.client.cookies.clear()
     away = env.client.get("/assessments/1", headers=HTML, follow_redirects=False)
     assert away.status_code == 303 and away.headers["location"].startswith("/sign-in?next=")
+
+
+def _section(html: str, heading_id: str) -> str:
+    start = html.index(f'id="{heading_id}"')
+    end = html.find("<section", start)
+    return html[start : end if end > 0 else len(html)]
+
+
+def test_trackers_and_permissions_by_privacy_group(env: Env) -> None:
+    make_user(env, "ana", Role.analyst)
+    token = env.user("api", Role.analyst)
+    sign_in(env, "ana")
+    target = _post_file(env, fixture_app(TRACKED).read_bytes(), TRACKED).headers["location"]
+    document = env.client.get(f"/api/v1{target}", headers=env.headers(token)).json()
+    assert document["trackers"] and document["permissions"]  # the fixture has both
+    evidence = [tracker["evidence"] for tracker in document["trackers"]]
+    assert any(e["classes"] for e in evidence) and any(e["domains"] for e in evidence)
+    html = env.client.get(target, headers=HTML).text
+    trackers = _section(html, "trackers-heading")
+    assert f"Trackers ({len(document['trackers'])})" in trackers
+    for tracker in document["trackers"]:
+        assert tracker["name"] in trackers
+        if tracker["evidence"]["class_count"]:
+            assert f"Matched classes ({tracker['evidence']['class_count']} in all)" in trackers
+        for name in tracker["evidence"]["classes"] + tracker["evidence"]["domains"]:
+            assert f"<li><code>{name}</code></li>" in trackers
+    permissions = _section(html, "permissions-heading")
+    headings = re.findall(r"<h3>([^<]+)</h3>", permissions)
+    expected = {GROUPS.get(p["group"], NO_GROUP) for p in document["permissions"]}
+    assert set(headings) == expected and headings[-1] == NO_GROUP  # ungrouped come last
+    for permission in document["permissions"]:
+        label = GROUPS.get(permission["group"], NO_GROUP)
+        after = permissions.index(f"<h3>{label}</h3>")
+        following = permissions.find("<h3>", after + 1)
+        block = permissions[after : following if following > 0 else len(permissions)]
+        assert f"<code>{permission['name']}</code>" in block

@@ -131,6 +131,8 @@ def assessment_page(request: Request, principal: Reader, assessment_id: int) -> 
         "assessment.html",
         principal=principal,
         assessment_id=assessment_id,
+        twin=f"GET /api/v1/assessments/{assessment_id}",
+        report_twin=f"GET /api/v1/assessments/{assessment_id}/report.html",
         app_name=app_name,
         uploaded_by=uploaded_by,
         uploaded_at=uploaded_at.strftime("%Y-%m-%d %H:%M UTC"),
