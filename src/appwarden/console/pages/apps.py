@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Query, UploadFile
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -82,7 +83,7 @@ def _rows(request: Request, q: str | None, platform: str | None, offset: int) ->
     }
 
 
-def _row(session: Any, app: App) -> AppRow:
+def _row(session: Session, app: App) -> AppRow:
     latest = service.latest_assessment(session, app_id=app.id)
     return AppRow(
         id=app.id,
