@@ -27,11 +27,6 @@ router = APIRouter(tags=["catalog"])
 uploads_router = APIRouter(tags=["catalog"], route_class=CappedUploadRoute)
 
 
-def base_name(filename: str | None) -> str:
-    """The uploaded file's own name, without any folders a client sent along."""
-    return (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "unnamed"
-
-
 @uploads_router.post(
     "/apps/upload",
     status_code=status.HTTP_201_CREATED,
@@ -53,7 +48,7 @@ def upload(
     with a problem document and leaves nothing behind: no rows, no stored file. Vetting
     runs between two short transactions, never inside one (SQLite's write lock)."""
     settings, clock = context.settings, context.clock
-    name = base_name(file.filename)
+    name = uploads.base_name(file.filename)
     kind = uploads.file_kind(name)
     store = BlobStore(settings.blobs_dir)
     with store.spool(file.file, limit=settings.upload_max_bytes, name=name) as staged:

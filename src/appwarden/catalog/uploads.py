@@ -73,6 +73,11 @@ def vetter_for(settings: Settings) -> Vetter:
         return vetter
 
 
+def base_name(filename: str | None) -> str:
+    """The uploaded file's own name, without any folders a client sent along."""
+    return (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "unnamed"
+
+
 def file_kind(name: str) -> FileKind:
     """The kind of app file, from its name; 422 if it names none (.apk, .apks, .xapk, .ipa)."""
     try:

@@ -54,6 +54,7 @@ class SignInRequired(Exception):  # noqa: N818 - it is an outcome, not a failure
 _HTTP_PAGES = {
     404: (N_("Page not found"), N_("There is no page at this address.")),
     405: (N_("Not allowed"), N_("This page cannot be used that way.")),
+    413: (N_("File too large"), N_("The file is larger than this server accepts.")),
     422: (N_("Bad address"), N_("The address has a value this page cannot use.")),
 }
 

@@ -10,9 +10,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from appwarden.console.nav import NavItem
-from appwarden.console.pages import audit, home, sign_in
+from appwarden.console.pages import apps, assessment, audit, home, sign_in
 
 #: Pages in the navigation, in its order.
-NAVIGATION: list[NavItem] = [home.NAV, audit.NAV]
+NAVIGATION: list[NavItem] = [home.NAV, apps.NAV, audit.NAV]
 
-ROUTERS: list[APIRouter] = [sign_in.router, home.router, audit.router]
+ROUTERS: list[APIRouter] = [
+    sign_in.router,
+    home.router,
+    apps.router,
+    apps.upload_router,
+    assessment.router,
+    audit.router,
+]
