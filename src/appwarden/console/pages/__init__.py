@@ -10,9 +10,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from appwarden.console.nav import NavItem
-from appwarden.console.pages import audit, home, sign_in
+from appwarden.console.pages import audit, decide, determinations, home, sign_in
 
 #: Pages in the navigation, in its order.
-NAVIGATION: list[NavItem] = [home.NAV, audit.NAV]
+NAVIGATION: list[NavItem] = [home.NAV, determinations.NAV, audit.NAV]
 
-ROUTERS: list[APIRouter] = [sign_in.router, home.router, audit.router]
+ROUTERS: list[APIRouter] = [
+    sign_in.router,
+    home.router,
+    determinations.router,
+    decide.router,
+    audit.router,
+]
