@@ -79,7 +79,9 @@ def _draft(server: dict[str, Any], title: str) -> int:
         "review_at": (now + timedelta(days=60)).isoformat(),
     }
     headers = {"Authorization": f"Bearer {server['token']}"}
-    response = httpx.post(server["url"] + "/api/v1/determinations", json=body, headers=headers)
+    # A loaded machine may take longer than httpx's 5 s default on a fresh server.
+    url = server["url"] + "/api/v1/determinations"
+    response = httpx.post(url, json=body, headers=headers, timeout=60)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
