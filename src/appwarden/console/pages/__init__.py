@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from appwarden.console.nav import NavItem
-from appwarden.console.pages import apps, assessment, audit, home, sign_in
+from appwarden.console.pages import apps, assessment, audit, decide, determinations, home, sign_in
 
 #: Pages in the navigation, in its order.
-NAVIGATION: list[NavItem] = [home.NAV, apps.NAV, audit.NAV]
+NAVIGATION: list[NavItem] = [home.NAV, apps.NAV, determinations.NAV, audit.NAV]
 
 ROUTERS: list[APIRouter] = [
     sign_in.router,
@@ -21,5 +21,7 @@ ROUTERS: list[APIRouter] = [
     apps.router,
     apps.upload_router,
     assessment.router,
+    determinations.router,
+    decide.router,
     audit.router,
 ]
