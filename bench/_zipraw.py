@@ -229,7 +229,7 @@ def read_entry(entry: RawEntry) -> bytes:
 
 def with_content(entry: RawEntry, content: bytes) -> RawEntry:
     """``entry`` holding ``content`` instead (deflated, CRC and sizes updated, no descriptor)."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
     payload = compressor.compress(content) + compressor.flush()
     crc = zlib.crc32(content)
     local, central = entry.local, entry.central

@@ -192,6 +192,8 @@ def report(run: Run, args: argparse.Namespace, wall: float, restarts: int) -> di
         f"children restarted {restarts} times; largest child RSS "
         f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024} MiB"
     )
+    skipped = sum(s.skipped for s in run.stats.values())
+    print(f"mutations that did not fit their fixture (not vetted): {skipped}")
     print("documented errors: " + ", ".join(f"{k} {v}" for k, v in run.errors.most_common()))
     print(f"\nfindings: {len(run.findings)} distinct, {found} inputs")
     for f in run.findings.values():
