@@ -78,7 +78,9 @@ class Run:
         finding = self.findings.setdefault(key, Finding(*key))
         finding.count += 1
         if len(finding.saved) < SAVED_PER_FINDING:
-            finding.saved.append(self._save(job, result))
+            saved = self._save(job, result)
+            if saved not in finding.saved:
+                finding.saved.append(saved)
             finding.example = finding.example or {
                 "fixture": job.fixture,
                 "mutation": job.mutation.as_json(),
@@ -86,6 +88,7 @@ class Run:
             }
 
     def _save(self, job: Any, result: dict[str, Any]) -> str:
+        """Save the input and its record; the input's file name (the same for the same bytes)."""
         self.crashes.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(job.data).hexdigest()[:12]
         stem = f"{result['outcome']}-{job.kind}-{Path(job.fixture).stem}-{digest}"
