@@ -11,6 +11,7 @@ enforces while decompressing and checks against the CRC.
 from __future__ import annotations
 
 import io
+import lzma
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -99,7 +100,15 @@ class SafeZip:
             return self._zip.read(name)
         except KeyError:
             raise UnreadableFile(f"the {self.what} has no entry {name!r}") from None
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, RuntimeError) as err:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            lzma.LZMAError,  # a method of 14 (LZMA) over data that is not
+            EOFError,
+            ValueError,
+            OSError,
+            RuntimeError,
+        ) as err:
             raise UnreadableFile(f"entry {name!r} of the {self.what} is damaged: {err}") from None
         except NotImplementedError as err:
             raise UnreadableFile(f"entry {name!r} uses an unsupported ZIP feature: {err}") from None

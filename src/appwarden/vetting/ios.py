@@ -135,7 +135,9 @@ def _ats(info: dict[Any, Any]) -> AtsSettings:
         allows_arbitrary_loads=truthy(ats.get("NSAllowsArbitraryLoads")),
         allows_arbitrary_loads_in_web_content=truthy(ats.get("NSAllowsArbitraryLoadsInWebContent")),
         insecure_exception_domains=sorted(
-            str(domain) for domain, settings in domains.items() if _insecure_domain(settings)
+            domain
+            for domain, settings in domains.items()
+            if isinstance(domain, str) and _insecure_domain(settings)
         ),
     )
 

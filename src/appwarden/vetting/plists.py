@@ -10,6 +10,10 @@ from typing import Any
 _MAX_NODES = 100_000
 _MAX_DEPTH = 64
 _TRUE_STRINGS = frozenset({"yes", "true", "1"})
+#: Binary plists store integers in at most 16 bytes, but plistlib reads an integer marker's
+#: size nibble as up to 2**15 bytes: a damaged marker gives an integer of thousands of
+#: digits, which ``str()`` and ``json.dumps`` refuse (Python's int/str digit limit).
+_MAX_INT_BITS = 128
 
 
 class TooComplex(ValueError):
@@ -37,8 +41,10 @@ def _jsonable(value: Any, budget: list[int], depth: int = 0) -> object:
     budget[0] -= 1
     if budget[0] < 0 or depth > _MAX_DEPTH:
         raise TooComplex("the plist is nested too deeply or is too large")
+    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        raise TooComplex(f"the plist holds an integer wider than {_MAX_INT_BITS} bits")
     if isinstance(value, dict):
-        return {str(k): _jsonable(v, budget, depth + 1) for k, v in value.items()}
+        return {_key(k): _jsonable(v, budget, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(item, budget, depth + 1) for item in value]
     if isinstance(value, bytes | bytearray):
@@ -54,6 +60,15 @@ def _jsonable(value: Any, budget: list[int], depth: int = 0) -> object:
     return str(value)
 
 
+def _key(key: Any) -> str:
+    """A dictionary key as text (binary plists may key a dictionary by any object)."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and key.bit_length() > _MAX_INT_BITS:
+        raise TooComplex(f"the plist holds an integer wider than {_MAX_INT_BITS} bits")
+    return str(key)
+
+
 def to_json_dict(value: Any) -> dict[str, object]:
     """A plist dict as JSON-serialisable data. Raises ValueError if it is not a dict."""
     if not isinstance(value, dict):
@@ -64,8 +79,11 @@ def to_json_dict(value: Any) -> dict[str, object]:
 
 
 def text_of(value: Any) -> str | None:
+    """A string, or a number as text; None for anything else (or an oversized integer)."""
     if isinstance(value, str):
         return value
+    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return None
