@@ -95,7 +95,9 @@ def workers_for(devices: int) -> int:
 
 
 def processes_for(devices: int) -> int:
-    return max(1, -(-devices // 15_000))
+    """Around a ban an agent may hold two connections (the answered long-poll, kept
+    alive, and its report): at most 5,000 agents per simulator process."""
+    return max(1, -(-devices // 5_000))
 
 
 async def checkins(url: str, state_dir: Path, seconds: float, pids: list[int]) -> float | None:
