@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from appwarden.compliance import intake
 from appwarden.compliance.models import DeviceReport, DeviceState
+from appwarden.fleet.models import Device
 from appwarden.protocol.v1 import batching
 from appwarden.protocol.v1.batching import DeviceWrites
 from tests.compliance.support import TIKTOK, Phone, counts
@@ -126,3 +128,24 @@ def test_a_failing_batch_is_retried_one_request_at_a_time(
     assert phones[0].id not in stored  # the failed request wrote nothing
     assert all(stored[p.id] == [f"r_fine_{n:02d}"] for n, p in enumerate(phones[1:]))
     assert counts(env)["device_reports"] == before["device_reports"] + 3
+
+
+def test_a_forged_request_does_not_move_the_named_devices_last_seen(env: Env) -> None:
+    who = actors(env)
+    phone = Phone(env, who)
+    phone.policy()
+    with env.session() as session:
+        seen = session.get(Device, phone.id)
+        assert seen is not None
+        before = seen.last_seen_at
+    env.clock.advance(timedelta(minutes=5))  # past the granularity: a real request moves it
+    body, headers = _report(phone, "r_forged_seen")
+    answers = _all_at_once(env, [(body.replace(b"r_forged_seen", b"r_forged_seex"), headers)])
+    assert [a.status_code for a in answers] == [401]
+    with env.session() as session:
+        device = session.get(Device, phone.id)
+        assert device is not None and device.last_seen_at == before
+    phone.policy()  # a genuine request does
+    with env.session() as session:
+        device = session.get(Device, phone.id)
+        assert device is not None and device.last_seen_at == env.clock.now()

@@ -13,11 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
-from appwarden.api.deps import Context, ContextDep
+from appwarden.api.deps import ContextDep
 from appwarden.api.problems import problems
 from appwarden.compliance import intake, webhook
 from appwarden.compliance.wire import (
@@ -27,7 +26,6 @@ from appwarden.compliance.wire import (
     StateAccepted,
     StateReport,
 )
-from appwarden.errors import DomainError
 from appwarden.protocol.v1.signing import DeviceDep
 
 DEVICE_ROUTE = {"x-device": True}
@@ -82,24 +80,12 @@ async def report_state(
     """Record the signing device's applied policy version, installed apps (full, or a
     delta against the hash the server holds) and events. Idempotent by ``report_id``."""
     incoming = intake.Incoming(device, body, intake.digest(raw))
-    writes = getattr(request.app.state, "device_writes", None)
-    if writes is not None:  # recorded with other devices' reports in one transaction
-        accepted: StateAccepted = await writes.report(incoming)
-    else:
-        accepted = await run_in_threadpool(_record, context, incoming)
+    # Recorded with other devices' reports in one transaction (protocol.v1.batching).
+    accepted: StateAccepted = await request.app.state.device_writes.report(incoming)
     if context.settings.compliance_webhook_url:
         # Runs after the response, so after this request's transaction committed.
         background.add_task(webhook.deliver_due, context.sessions, context.settings, context.clock)
     return accepted
-
-
-def _record(context: Context, incoming: intake.Incoming) -> StateAccepted:
-    with context.sessions() as session, session.begin():
-        now = context.clock.now()
-        outcome = intake.accept_many(session, [incoming], now=now, settings=context.settings)[0]
-    if isinstance(outcome, DomainError):
-        raise outcome
-    return outcome
 
 
 @router.post("/install-check", responses=problems(401, 413, 422), openapi_extra=DEVICE_ROUTE)

@@ -32,9 +32,8 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from appwarden.api.deps import Context, ContextDep
+from appwarden.api.deps import ContextDep
 from appwarden.errors import Unauthenticated
 from appwarden.fleet.models import Device
 from appwarden.protocol.models import DeviceNonce
@@ -177,9 +176,11 @@ def authenticate_many(
         if isinstance(outcomes[index], Device) and (key not in fresh or key in seen):
             outcomes[index] = Unauthenticated("this nonce was already used; sign with a new one")
         seen.add(key)
+    # Only devices whose request was accepted: a forged request names a device, proves nothing.
+    accepted = {o.id: o for o in outcomes if isinstance(o, Device)}
     stale = sorted(
         d.id
-        for d in devices.values()
+        for d in accepted.values()
         if d.last_seen_at is None or now - d.last_seen_at >= SEEN_GRANULARITY
     )
     if stale:
@@ -192,15 +193,6 @@ def authenticate_many(
     return outcomes
 
 
-def authenticate_one(context: Context, signed: SignedRequest) -> Device:
-    """:func:`authenticate_many` for one request, in a transaction of its own."""
-    with context.sessions() as session, session.begin():
-        outcome = authenticate_many(session, [signed], context.clock.now())[0]
-    if isinstance(outcome, Unauthenticated):
-        raise outcome
-    return outcome
-
-
 async def authenticate_device(
     request: Request,
     context: ContextDep,
@@ -209,16 +201,12 @@ async def authenticate_device(
     """The device that signed the request, or 401 (as a problem document).
 
     Recorded in a transaction of its own (batched with other requests' by the process's
-    :class:`~appwarden.protocol.v1.batching.DeviceWrites`, when the server runs one), so a
-    replay is refused even if the route fails."""
+    :class:`~appwarden.protocol.v1.batching.DeviceWrites`), so a replay is refused even if
+    the route fails."""
     now = context.clock.now()
     if abs(now.timestamp() - signed.timestamp) > WINDOW.total_seconds():
         raise Unauthenticated("the request timestamp is outside the ±300 s window")
-    writes = getattr(request.app.state, "device_writes", None)
-    if writes is not None:
-        device: Device = await writes.authenticate(signed)
-    else:
-        device = await run_in_threadpool(authenticate_one, context, signed)
+    device: Device = await request.app.state.device_writes.authenticate(signed)
     request.state.device = device
     return device
 
