@@ -25,6 +25,9 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+#: What FastAPI says (as a 400) of a body it cannot decode or parse as a form.
+UNPARSEABLE = "There was an error parsing the body"
+
 #: Devices (``/v1/…``) authenticate by signing each request, people with a bearer token.
 DEVICE_CHALLENGE = 'AppWarden-Signature realm="devices"'
 
@@ -80,6 +83,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # Only the framework raises these: a body that is not UTF-8 JSON, or a form that
+            # is not valid multipart. Invalid input, as a malformed JSON document already
+            # is (422), and as every route with a body declares.
+            detail = "the request body could not be parsed: send UTF-8 JSON (or a form)"
+            if error.detail != UNPARSEABLE:
+                detail = f"the request body could not be parsed: {error.detail}"
+            return problem_response(request, 422, "invalid", "Invalid request", detail)
         kind, title = _TITLES.get(error.status_code, ("error", "Error"))
         return problem_response(request, error.status_code, kind, title, str(error.detail))
 

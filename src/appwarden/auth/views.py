@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
+from appwarden.api.ids import PathId
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.audit import service as audit
@@ -91,7 +92,7 @@ def my_tokens(principal: PrincipalDep, session: SessionDep, page: PageDep) -> Pa
 
 @router.delete("/auth/tokens/{token_id}", responses=problems(404), **guarded(Permission.read))
 def revoke(
-    token_id: int, principal: PrincipalDep, session: SessionDep, context: ContextDep
+    token_id: PathId, principal: PrincipalDep, session: SessionDep, context: ContextDep
 ) -> TokenRead:
     """Revoke a token: one's own, or anyone's for an admin."""
     token = service.revoke_token(session, clock=context.clock, token_id=token_id, owner=principal)
@@ -146,7 +147,7 @@ def create_user(
 
 
 @router.get("/users/{user_id}", responses=problems(404), **guarded(Permission.admin))
-def get_user(user_id: int, session: SessionDep) -> UserRead:
+def get_user(user_id: PathId, session: SessionDep) -> UserRead:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"no user {user_id}")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
 from appwarden.api.documents import document_html
 from appwarden.api.idempotency import Once
+from appwarden.api.ids import PathId
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.audit.service import Acting
@@ -82,7 +83,7 @@ def upload(
 
 
 @router.get("/apps/{app_id}/assessments", responses=problems(404), **guarded(Permission.read))
-def list_assessments(app_id: int, session: SessionDep, page: PageDep) -> Page[AssessmentSummary]:
+def list_assessments(app_id: PathId, session: SessionDep, page: PageDep) -> Page[AssessmentSummary]:
     """An app's assessments, newest first."""
     service.get_app(session, app_id=app_id)
     query = (
@@ -101,7 +102,7 @@ def list_assessments(app_id: int, session: SessionDep, page: PageDep) -> Page[As
     responses=problems(404),
     **guarded(Permission.read),
 )
-def get_assessment(assessment_id: int, session: SessionDep) -> JSONResponse:
+def get_assessment(assessment_id: PathId, session: SessionDep) -> JSONResponse:
     """The full assessment document, as `appwarden vet --format json` prints it."""
     assessment = service.get_assessment(session, assessment_id=assessment_id)
     return JSONResponse(assessment.document)
@@ -113,7 +114,7 @@ def get_assessment(assessment_id: int, session: SessionDep) -> JSONResponse:
     responses=problems(404),
     **guarded(Permission.read),
 )
-def assessment_report(assessment_id: int, session: SessionDep) -> HTMLResponse:
+def assessment_report(assessment_id: PathId, session: SessionDep) -> HTMLResponse:
     """The assessment as a self-contained HTML report (nothing to fetch)."""
     assessment = service.get_assessment(session, assessment_id=assessment_id)
     return document_html(render_html(Document.model_validate(assessment.document)))

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from appwarden.api.ids import BodyId
+
 Platform = Literal["android", "ios"]
 
 
@@ -19,7 +21,7 @@ class PublisherCreate(_Body):
     jurisdiction: str = Field(
         min_length=2, max_length=2, description="ISO 3166-1 alpha-2 country code, e.g. CN."
     )
-    parent_id: int | None = Field(default=None, description="The publisher this is part of.")
+    parent_id: BodyId | None = Field(default=None, description="The publisher this is part of.")
     domains: list[str] = Field(default_factory=list, max_length=100)
 
 
@@ -29,7 +31,7 @@ class PublisherUpdate(_Body):
 
 
 class ParentSet(_Body):
-    parent_id: int | None = Field(description="The new parent; null makes it independent.")
+    parent_id: BodyId | None = Field(description="The new parent; null makes it independent.")
 
 
 class DomainAdd(_Body):
@@ -64,12 +66,12 @@ class AppCreate(_Body):
     platform: Platform
     app_id: str = Field(min_length=1, max_length=255, description="Package name or bundle id.")
     name: str = Field(min_length=1, max_length=200)
-    publisher_id: int | None = None
+    publisher_id: BodyId | None = None
 
 
 class AppUpdate(_Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    publisher_id: int | None = Field(default=None, description="null unsets the publisher.")
+    publisher_id: BodyId | None = Field(default=None, description="null unsets the publisher.")
 
 
 class AppRead(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
 from appwarden.api.idempotency import idempotent
+from appwarden.api.ids import PathId, QueryId
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.audit.service import Acting
@@ -118,7 +119,7 @@ def create_publisher(
 
 
 @router.get("/publishers/{publisher_id}", responses=problems(404), **guarded(Permission.read))
-def get_publisher(publisher_id: int, session: SessionDep) -> PublisherDetail:
+def get_publisher(publisher_id: PathId, session: SessionDep) -> PublisherDetail:
     """A publisher with its parent, direct affiliates, whole family and domains."""
     return publisher_detail(session, service.get_publisher(session, publisher_id=publisher_id))
 
@@ -127,7 +128,7 @@ def get_publisher(publisher_id: int, session: SessionDep) -> PublisherDetail:
     "/publishers/{publisher_id}", responses=problems(404, 409, 422), **guarded(Permission.vet)
 )
 def update_publisher(
-    publisher_id: int,
+    publisher_id: PathId,
     body: PublisherUpdate,
     principal: PrincipalDep,
     session: SessionDep,
@@ -151,7 +152,7 @@ def update_publisher(
     **guarded(Permission.vet),
 )
 def set_parent(
-    publisher_id: int,
+    publisher_id: PathId,
     body: ParentSet,
     principal: PrincipalDep,
     session: SessionDep,
@@ -176,7 +177,7 @@ def set_parent(
     **guarded(Permission.vet),
 )
 def add_domain(
-    publisher_id: int,
+    publisher_id: PathId,
     body: DomainAdd,
     request: Request,
     principal: PrincipalDep,
@@ -211,7 +212,7 @@ def add_domain(
     **guarded(Permission.vet),
 )
 def remove_domain(
-    publisher_id: int,
+    publisher_id: PathId,
     domain: str,
     principal: PrincipalDep,
     session: SessionDep,
@@ -248,7 +249,7 @@ def list_apps(
     page: PageDep,
     q: Annotated[str | None, Query(max_length=200, description="Part of an id or name.")] = None,
     platform: Platform | None = None,
-    publisher_id: int | None = None,
+    publisher_id: QueryId | None = None,
     include_affiliates: Annotated[
         bool, Query(description="With publisher_id: also its affiliates' apps.")
     ] = False,
@@ -305,14 +306,14 @@ def create_app(
 
 
 @router.get("/apps/{app_id}", responses=problems(404), **guarded(Permission.read))
-def get_app(app_id: int, session: SessionDep) -> AppDetail:
+def get_app(app_id: PathId, session: SessionDep) -> AppDetail:
     """An app with its publisher, signers and latest assessment."""
     return app_detail(session, service.get_app(session, app_id=app_id))
 
 
 @router.patch("/apps/{app_id}", responses=problems(404, 422), **guarded(Permission.vet))
 def update_app(
-    app_id: int,
+    app_id: PathId,
     body: AppUpdate,
     principal: PrincipalDep,
     session: SessionDep,

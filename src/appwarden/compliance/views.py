@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import AwareDatetime
 
 from appwarden.api.deps import ContextDep, SessionDep, guarded
+from appwarden.api.ids import MAX_ID, PathId
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
 from appwarden.compliance import impact, reads, schemas, service, webhook
@@ -37,7 +38,7 @@ RefreshDep = Annotated[None, Depends(_refresh)]
     **guarded(Permission.read),
 )
 def determination_compliance(
-    determination_id: int,
+    determination_id: PathId,
     session: SessionDep,
     context: ContextDep,
     _refreshed: RefreshDep,
@@ -57,11 +58,11 @@ def determination_compliance(
     **guarded(Permission.read),
 )
 def determination_history(
-    determination_id: int,
+    determination_id: PathId,
     session: SessionDep,
     _refreshed: RefreshDep,
     device_id: Annotated[str | None, Query(max_length=64)] = None,
-    after: Annotated[int, Query(ge=0, description="History id to continue after.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="History id to continue after.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> schemas.HistoryPage:
     """Every status change for this determination, oldest first (append-only)."""
@@ -73,7 +74,7 @@ def determination_history(
     responses=problems(404),
     **guarded(Permission.read),
 )
-def determination_impact(determination_id: int, session: SessionDep) -> schemas.Impact:
+def determination_impact(determination_id: PathId, session: SessionDep) -> schemas.Impact:
     """How many devices in scope hold the target now, by group and department (works for
     drafts and proposals: this is the preview before approval)."""
     return impact.impact(session, determination_id)

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from appwarden.api.ids import MAX_ID, BodyId
 from appwarden.waivers.schemas import WaiverRead
 
 Action = Literal["ban", "block", "allow", "monitor"]
@@ -64,7 +65,9 @@ class PatternTarget(_Body):
 class PublisherTarget(_Body):
     kind: Literal["publisher"]
     publisher_id: int = Field(
-        ge=1, description="Any app developed or provided by the publisher or its affiliates."
+        ge=1,
+        le=MAX_ID,
+        description="Any app developed or provided by the publisher or its affiliates.",
     )
 
 
@@ -114,7 +117,7 @@ class DeterminationCreate(_Fields):
         min_length=1, max_length=500, description="The instrument under which they decide."
     )
     rationale: str = Field(min_length=1, max_length=20000)
-    evidence: list[Annotated[int, Field(ge=1)]] = Field(
+    evidence: list[BodyId] = Field(
         default_factory=list, max_length=100, description="Assessment ids."
     )
     effective_at: AwareDatetime | None = Field(default=None, description="Default: approval.")
@@ -138,7 +141,7 @@ class DeterminationUpdate(_Fields):
     authority: str | None = Field(default=None, min_length=1, max_length=200)
     instrument: str | None = Field(default=None, min_length=1, max_length=500)
     rationale: str | None = Field(default=None, min_length=1, max_length=20000)
-    evidence: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, max_length=100)
+    evidence: list[BodyId] | None = Field(default=None, max_length=100)
     effective_at: AwareDatetime | None = None
     removal_deadline: AwareDatetime | None = None
     review_at: AwareDatetime | None = None

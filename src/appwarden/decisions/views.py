@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
 from appwarden.api.documents import document_html
 from appwarden.api.idempotency import idempotent
+from appwarden.api.ids import PathId
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
@@ -117,7 +118,7 @@ def create(
 @router.get(
     "/determinations/{determination_id}", responses=problems(404), **guarded(Permission.read)
 )
-def get(determination_id: int, session: SessionDep, context: ContextDep) -> DeterminationDetail:
+def get(determination_id: PathId, session: SessionDep, context: ContextDep) -> DeterminationDetail:
     """One determination with its effective status, evidence, timeline, notice, reply and
     waivers."""
     determination = service.get(session, determination_id)
@@ -130,7 +131,7 @@ def get(determination_id: int, session: SessionDep, context: ContextDep) -> Dete
     **guarded(Permission.propose),
 )
 def update(
-    determination_id: int,
+    determination_id: PathId,
     body: DeterminationUpdate,
     session: SessionDep,
     context: ContextDep,
@@ -153,7 +154,7 @@ def _notice(session: SessionDep, context: ContextDep, determination_id: int) -> 
     responses=problems(404),
     **guarded(Permission.read),
 )
-def notice_html(determination_id: int, session: SessionDep, context: ContextDep) -> HTMLResponse:
+def notice_html(determination_id: PathId, session: SessionDep, context: ContextDep) -> HTMLResponse:
     """The vendor notice as printable HTML: as sent, or a marked draft before that."""
     determination = service.get(session, determination_id)
     if determination.notice_html is not None:
@@ -167,7 +168,7 @@ def notice_html(determination_id: int, session: SessionDep, context: ContextDep)
     responses={200: {"content": {"text/markdown": {}}}, **problems(404)},
     **guarded(Permission.read),
 )
-def notice_markdown(determination_id: int, session: SessionDep, context: ContextDep) -> Response:
+def notice_markdown(determination_id: PathId, session: SessionDep, context: ContextDep) -> Response:
     """The vendor notice as Markdown: as sent, or a marked draft before that."""
     determination = service.get(session, determination_id)
     text = determination.notice_markdown or notices.markdown(
@@ -184,7 +185,7 @@ def notice_markdown(determination_id: int, session: SessionDep, context: Context
     **guarded(Permission.propose),
 )
 def reply(
-    determination_id: int,
+    determination_id: PathId,
     body: ReplyCreate,
     request: Request,
     session: SessionDep,
@@ -231,7 +232,7 @@ def _transition_route(action: str) -> None:
     sources = ", ".join(sorted({r.source.value for r in rows}))
 
     def transition(
-        determination_id: int,
+        determination_id: PathId,
         request: Request,
         session: SessionDep,
         context: ContextDep,

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from appwarden.api.ids import BodyId
+
 Platform = Literal["android", "ios"]
 Ownership = Literal["corporate", "byod", "contractor"]
 DeviceState = Literal["active", "retired", "lost"]
@@ -88,7 +90,7 @@ class DeviceDetail(DeviceRead):
 
 
 class EnrollmentTokenCreate(_Body):
-    group_id: int
+    group_id: BodyId
     expires_in_hours: int = Field(default=72, ge=1, le=24 * 90)
     max_uses: int = Field(default=1, ge=1, le=100_000)
 

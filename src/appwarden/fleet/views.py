@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
 from appwarden.api.idempotency import Once
+from appwarden.api.ids import MAX_ID, PathId, QueryId
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.audit.service import Acting
@@ -84,14 +85,14 @@ def create_group(
 
 
 @router.get("/groups/{group_id}", responses=problems(404), **guarded(Permission.read))
-def get_group(group_id: int, session: SessionDep) -> GroupRead:
+def get_group(group_id: PathId, session: SessionDep) -> GroupRead:
     """A device group with its rule and count of static members."""
     return group_read(session, service.get_group(session, group_id=group_id))
 
 
 @router.patch("/groups/{group_id}", responses=problems(404, 409, 422), **guarded(Permission.fleet))
 def update_group(
-    group_id: int,
+    group_id: PathId,
     body: GroupUpdate,
     principal: PrincipalDep,
     session: SessionDep,
@@ -119,7 +120,7 @@ def update_group(
     **guarded(Permission.fleet),
 )
 def delete_group(
-    group_id: int, principal: PrincipalDep, session: SessionDep, context: ContextDep
+    group_id: PathId, principal: PrincipalDep, session: SessionDep, context: ContextDep
 ) -> Response:
     """Delete a group, its memberships and its enrollment tokens (409 while a live
     determination names it)."""
@@ -137,7 +138,7 @@ def delete_group(
     **guarded(Permission.fleet),
 )
 def add_member(
-    group_id: int,
+    group_id: PathId,
     body: MemberAdd,
     request: Request,
     principal: PrincipalDep,
@@ -165,7 +166,7 @@ def add_member(
     **guarded(Permission.fleet),
 )
 def remove_member(
-    group_id: int,
+    group_id: PathId,
     device_id: str,
     principal: PrincipalDep,
     session: SessionDep,
@@ -190,7 +191,8 @@ def list_devices(
     session: SessionDep,
     page: PageDep,
     group_id: Annotated[
-        int | None, Query(description="Members of this group: static and by rule.")
+        int | None,
+        Query(ge=1, le=MAX_ID, description="Members of this group: static and by rule."),
     ] = None,
     platform: Platform | None = None,
     ownership: Ownership | None = None,
@@ -238,7 +240,7 @@ _lifecycle_route("revoke-key", service.revoke_key, "Revoke a device's key")
 
 @router.get("/enrollment-tokens", **guarded(Permission.read))
 def list_enrollment_tokens(
-    session: SessionDep, page: PageDep, group_id: int | None = None
+    session: SessionDep, page: PageDep, group_id: QueryId | None = None
 ) -> Page[EnrollmentTokenRead]:
     """Enrollment tokens with their uses; never their values."""
     rows, total = paginate(session, enrollment.tokens_query(group_id=group_id), page)

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
 from appwarden.api.idempotency import idempotent
+from appwarden.api.ids import PathId, QueryId
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
@@ -26,7 +27,7 @@ router = APIRouter(tags=["waivers"])
     **guarded(Permission.request_waiver),
 )
 def request_waiver(
-    determination_id: int,
+    determination_id: PathId,
     body: WaiverCreate,
     request: Request,
     session: SessionDep,
@@ -55,7 +56,7 @@ def list_waivers(
     session: SessionDep,
     context: ContextDep,
     page: PageDep,
-    determination_id: int | None = None,
+    determination_id: QueryId | None = None,
     state: State | None = None,
 ) -> Page[WaiverRead]:
     """Waivers, oldest first; ``state`` is the one that holds now (expired by the clock)."""
@@ -67,7 +68,7 @@ def list_waivers(
 
 
 @router.get("/waivers/{waiver_id}", responses=problems(404), **guarded(Permission.read))
-def get_waiver(waiver_id: int, session: SessionDep, context: ContextDep) -> WaiverRead:
+def get_waiver(waiver_id: PathId, session: SessionDep, context: ContextDep) -> WaiverRead:
     return service.read(session, service.get(session, waiver_id), now=context.clock.now())
 
 
@@ -78,7 +79,7 @@ def get_waiver(waiver_id: int, session: SessionDep, context: ContextDep) -> Waiv
     **guarded(Permission.approve_waiver),
 )
 def approve_waiver(
-    waiver_id: int,
+    waiver_id: PathId,
     request: Request,
     session: SessionDep,
     context: ContextDep,
@@ -111,7 +112,7 @@ def approve_waiver(
     **guarded(Permission.approve_waiver),
 )
 def revoke_waiver(
-    waiver_id: int,
+    waiver_id: PathId,
     body: WaiverRevoke,
     request: Request,
     session: SessionDep,
