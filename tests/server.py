@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from appwarden import migrate
@@ -37,6 +37,15 @@ POSTGRES = os.environ.get(
 )
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
+
+
+def audited_changes(session: Session) -> int:
+    """Audit events that record a change: refused attempts (``*.refused``, see
+    appwarden.audit.refusals) change nothing else, so "changes nothing" leaves these alone."""
+    from appwarden.audit.models import AuditEvent
+
+    query = select(func.count()).where(AuditEvent.action.not_like("%.refused"))
+    return int(session.scalar(query) or 0)
 
 
 def _worker() -> str:

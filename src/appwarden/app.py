@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from appwarden import __version__, console, metrics
 from appwarden.api.deps import Context, authenticated
+from appwarden.api.limits import BodyLimit
 from appwarden.api.problems import PROBLEM_MEDIA, Problem, install_problem_handlers, problems
 from appwarden.clock import Clock, SystemClock
 from appwarden.config import Settings
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     for router in _public_routers():
         app.include_router(router, prefix=API)
     metrics.install(app, app.state.context)
+    app.add_middleware(BodyLimit, limit=settings.body_max_bytes)
     # The console last: its error pages wrap the API's problem handlers for its own paths.
     console.mount(app)
     _document_problems(app)

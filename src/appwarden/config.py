@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         default=500 * 1024 * 1024, gt=0, description="Largest app file accepted by upload."
     )
+    body_max_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body on any route but uploads (JSON, forms).",
+    )
     waiver_max_days: int = Field(default=365, gt=0, description="Longest waiver, in days.")
     interim_notice_days: int = Field(
         default=14, gt=0, description="Days within which an interim ban's vendor notice is due."

@@ -8,11 +8,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from appwarden.audit.models import AuditEvent
 from appwarden.catalog.models import App, Assessment, Blob, Publisher, Signer, app_signers
 from appwarden.config import Settings
 from tests.conftest import APPS, require
-from tests.server import Env
+from tests.server import Env, audited_changes
 
 API = "/api/v1"
 #: A small signed APK, an unsigned build of the same app, and a small signed IPA.
@@ -56,13 +55,13 @@ def counts(env: Env) -> dict[str, int]:
         "blobs": Blob,
         "signers": Signer,
         "app_signers": app_signers,
-        "audit_events": AuditEvent,
     }
     with env.session() as session:
-        return {
+        found = {
             name: int(session.scalar(select(func.count()).select_from(table)) or 0)
             for name, table in tables.items()
         }
+        return found | {"audit_events": audited_changes(session)}
 
 
 def stored_files(settings: Settings) -> list[Path]:

@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from appwarden.audit.models import AuditEvent
 from appwarden.fleet import enrollment
 from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_group_members
-from tests.server import Env
+from tests.server import Env, audited_changes
 
 API = "/api/v1"
 
@@ -57,10 +56,10 @@ def counts(env: Env) -> dict[str, int]:
         "groups": DeviceGroup,
         "members": device_group_members,
         "tokens": EnrollmentToken,
-        "audit": AuditEvent,
     }
     with env.session() as session:
-        return {
+        found = {
             name: int(session.scalar(select(func.count()).select_from(table)) or 0)
             for name, table in tables.items()
         }
+        return found | {"audit": audited_changes(session)}

@@ -9,13 +9,19 @@ document as ``x-permission`` and is what docs/permissions.md is checked against.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from appwarden.audit.refusals import (
+    PERMISSION_REFUSED,
+    TOKEN_REFUSED,
+    Refusal,
+    Refusals,
+)
 from appwarden.auth.roles import Permission, allows
 from appwarden.auth.service import Principal, principal_for_token
 from appwarden.clock import Clock
@@ -34,6 +40,11 @@ class Context:
     audit_key: bytes
     #: Sessions for reads that write nothing: on SQLite they wait for no writer.
     readers: sessionmaker[Session] | None = None
+    #: Refused attempts, aggregated into the audit chain (this process's counts).
+    refusals: Refusals = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.refusals = Refusals(sessions=self.sessions, key=self.audit_key, clock=self.clock)
 
     def reading(self) -> Session:
         """A session for reads only (the writing one where no separate reader exists)."""
@@ -59,13 +70,36 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def client_address(request: Request) -> str:
+    return (request.client.host if request.client else "unknown")[:64]
+
+
+def _route(request: Request) -> str:
+    return f"{request.method} {request.url.path}"[:64]
+
+
 def authenticated(request: Request, context: ContextDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
-    if scheme.lower() != "bearer" or not credentials:
-        raise Unauthenticated("send an API token: Authorization: Bearer <token>")
-    with context.sessions() as session, session.begin():
-        principal = principal_for_token(session, clock=context.clock, clear=credentials.strip())
+    try:
+        if scheme.lower() != "bearer" or not credentials:
+            raise Unauthenticated("send an API token: Authorization: Bearer <token>")
+        with context.sessions() as session, session.begin():
+            principal = principal_for_token(session, clock=context.clock, clear=credentials.strip())
+    except Unauthenticated as refused:
+        address = client_address(request)
+        reason = "no token" if not credentials else "unknown, expired or revoked token"
+        context.refusals.record(
+            Refusal(
+                actor=f"address:{address}",
+                action=TOKEN_REFUSED,
+                object_type="route",
+                object_id=_route(request),
+                reason=reason,
+                details={"address": address, "detail": refused.detail},
+            )
+        )
+        raise
     request.state.principal = principal
     return principal
 
@@ -81,8 +115,19 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def require(permission: Permission) -> Any:
-    def check(principal: PrincipalDep) -> Principal:
+    def check(principal: PrincipalDep, request: Request, context: ContextDep) -> Principal:
         if not allows(principal.role, permission):
+            context.refusals.record(
+                Refusal(
+                    actor=principal.actor,
+                    action=PERMISSION_REFUSED,
+                    object_type="route",
+                    object_id=_route(request),
+                    reason=f"the {principal.role.value} role lacks {permission.value}",
+                    details={"role": principal.role.value, "permission": permission.value},
+                ),
+                subject=f"{principal.actor} {_route(request)}",
+            )
             raise Forbidden(f"the {principal.role.value} role may not {permission.value}")
         return principal
 

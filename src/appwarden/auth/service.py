@@ -13,10 +13,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from appwarden.audit.refusals import SIGN_IN_REFUSED, Refusal
 from appwarden.auth.models import ApiToken, SignInFailure, User
 from appwarden.auth.roles import SECOND_FACTOR, Role
 from appwarden.clock import Clock
-from appwarden.errors import Conflict, Invalid, NotFound, RateLimited, Unauthenticated
+from appwarden.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 TOKEN_PREFIX = "aw_"  # noqa: S105 (a marker that makes leaked tokens easy to find)
@@ -120,6 +128,20 @@ def record_failure(session: Session, *, clock: Clock, username: str) -> None:
     """Count one failed sign-in against ``username`` (in a transaction of its own, so it
     holds although the sign-in fails)."""
     session.add(SignInFailure(username=username, at=clock.now()))
+
+
+def sign_in_refusal(*, username: str, error: DomainError, address: str, via: str) -> Refusal:
+    """The audit record of a refused sign-in (wrong credentials or too many failures)."""
+    name = username[:64] or "(empty)"
+    reason = "too many failed sign-ins" if isinstance(error, RateLimited) else "wrong credentials"
+    return Refusal(
+        actor=name,
+        action=SIGN_IN_REFUSED,
+        object_type="user",
+        object_id=name,
+        reason=reason,
+        details={"address": address, "via": via},
+    )
 
 
 def issue_token(

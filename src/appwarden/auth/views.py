@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
-from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, guarded
+from appwarden.api.deps import ContextDep, PrincipalDep, SessionDep, client_address, guarded
 from appwarden.api.ids import PathId
 from appwarden.api.pagination import Page, PageDep, paginate
 from appwarden.api.problems import problems
@@ -33,7 +33,7 @@ router = APIRouter(tags=["auth"])
     responses=problems(401, 422, 429),
     openapi_extra={"x-public": True},
 )
-def sign_in(body: SignIn, context: ContextDep) -> TokenIssued:
+def sign_in(body: SignIn, context: ContextDep, request: Request) -> TokenIssued:
     """Exchange a user name, password (and TOTP code) for an API token. Rate-limited."""
     settings, clock = context.settings, context.clock
     try:
@@ -68,10 +68,15 @@ def sign_in(body: SignIn, context: ContextDep) -> TokenIssued:
                 details=TokenRead.model_validate(token),
                 user=UserRead.model_validate(user),
             )
-    except DomainError:
+    except DomainError as refused:
         # The failed attempt must be counted even though the request fails.
         with context.sessions() as session, session.begin():
             service.record_failure(session, clock=clock, username=body.username)
+        context.refusals.record(
+            service.sign_in_refusal(
+                username=body.username, error=refused, address=client_address(request), via="api"
+            )
+        )
         raise
 
 

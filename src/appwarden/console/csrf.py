@@ -5,7 +5,8 @@ cookie): a page from another site can neither read it nor compute it. Forms send
 hidden field ``csrf_token``; htmx sends it as the ``X-CSRF-Token`` header, which the base
 layout puts on ``<body hx-headers=...>``. Every console router checks it (see
 :data:`appwarden.console.pages.PROTECTED`), so a new page's POST routes are covered without
-a line of their own.
+a line of their own. A refusal is audited, aggregated per client address
+(:mod:`appwarden.audit.refusals`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from appwarden.audit.refusals import CSRF_REFUSED, Refusal
 from appwarden.console.errors import CsrfRefused
-from appwarden.console.sessions import PRESESSION_COOKIE, SESSION_COOKIE, csrf_binding
+from appwarden.console.sessions import (
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    context_of,
+    csrf_binding,
+)
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
@@ -43,4 +51,14 @@ async def check_csrf(request: Request) -> None:
         value = form.get(FIELD)
         sent = value if isinstance(value, str) else None
     if not bound or not sent or not hmac.compare_digest(sent, token_for(bound)):
+        address = (request.client.host if request.client else "unknown")[:64]
+        refusal = Refusal(
+            actor=f"address:{address}",
+            action=CSRF_REFUSED,
+            object_type="route",
+            object_id=f"{request.method} {request.url.path}"[:64],
+            reason="missing token" if not sent else "wrong token",
+            details={"address": address, "signed_in": bool(request.cookies.get(SESSION_COOKIE))},
+        )
+        await run_in_threadpool(context_of(request).refusals.record, refusal)
         raise CsrfRefused

@@ -122,9 +122,13 @@ def sign_in(
                 after={"name": token.name, "expires_at": token.expires_at.isoformat()},
             )
             principal = auth.principal_for_token(session, clock=clock, clear=clear)
-    except DomainError:
+    except DomainError as refused:
         with context.sessions() as session, session.begin():
             auth.record_failure(session, clock=clock, username=username)
+        address = (request.client.host if request.client else "unknown")[:64]
+        context.refusals.record(
+            auth.sign_in_refusal(username=username, error=refused, address=address, via="console")
+        )
         raise
     return principal, clear, int(lifetime.total_seconds())
 

@@ -32,8 +32,10 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from appwarden.api.deps import ContextDep
+from appwarden.api.deps import ContextDep, client_address
+from appwarden.audit.refusals import DEVICE_SIGNATURE_REFUSED, Refusal
 from appwarden.errors import Unauthenticated
 from appwarden.fleet.models import Device
 from appwarden.protocol.models import DeviceNonce
@@ -193,22 +195,37 @@ def authenticate_many(
     return outcomes
 
 
-async def authenticate_device(
-    request: Request,
-    context: ContextDep,
-    signed: Annotated[SignedRequest, Depends(read_signed_request)],
-) -> Device:
+async def authenticate_device(request: Request, context: ContextDep) -> Device:
     """The device that signed the request, or 401 (as a problem document).
 
     Recorded in a transaction of its own (batched with other requests' by the process's
     :class:`~appwarden.protocol.v1.batching.DeviceWrites`), so a replay is refused even if
-    the route fails."""
-    now = context.clock.now()
-    if abs(now.timestamp() - signed.timestamp) > WINDOW.total_seconds():
-        raise Unauthenticated("the request timestamp is outside the ±300 s window")
-    device: Device = await request.app.state.device_writes.authenticate(signed)
+    the route fails. A refusal is audited, aggregated per claimed device
+    (:mod:`appwarden.audit.refusals`)."""
+    try:
+        signed = await read_signed_request(request)
+        now = context.clock.now()
+        if abs(now.timestamp() - signed.timestamp) > WINDOW.total_seconds():
+            raise Unauthenticated("the request timestamp is outside the ±300 s window")
+        device: Device = await request.app.state.device_writes.authenticate(signed)
+    except Unauthenticated as refused:
+        await run_in_threadpool(context.refusals.record, _refusal(request, refused))
+        raise
     request.state.device = device
     return device
+
+
+def _refusal(request: Request, refused: Unauthenticated) -> Refusal:
+    claimed = request.headers.get(DEVICE_HEADER, "").strip()[:64]
+    address = client_address(request)
+    return Refusal(
+        actor=f"device:{claimed}" if claimed else f"address:{address}",
+        action=DEVICE_SIGNATURE_REFUSED,
+        object_type="device",
+        object_id=claimed or "unknown",
+        reason=refused.detail,
+        details={"address": address, "route": f"{request.method} {request.url.path}"[:64]},
+    )
 
 
 DeviceDep = Annotated[Device, Depends(authenticate_device)]

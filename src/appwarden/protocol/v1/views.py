@@ -15,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from appwarden.api.deps import Context, ContextDep
 from appwarden.api.problems import problems
+from appwarden.audit.refusals import ENROLLMENT_REFUSED, Refusal
 from appwarden.enforcement.service import Current, current_version, document, stored_version
-from appwarden.errors import Invalid
+from appwarden.errors import DomainError, Invalid
 from appwarden.fleet.enrollment import check
 from appwarden.fleet.membership import groups_of
 from appwarden.fleet.models import Device
@@ -69,7 +70,26 @@ async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
     except Invalid as invalid:
         checked = Attempt(address, None, invalid)  # counts as an attempt all the same
     enroller: Enroller = request.app.state.enroller
-    return EnrollResponse(device_id=await enroller.enroll(checked))
+    try:
+        return EnrollResponse(device_id=await enroller.enroll(checked))
+    except DomainError as refused:
+        context: Context = request.app.state.context
+        await run_in_threadpool(context.refusals.record, _enroll_refusal(checked, refused))
+        raise
+
+
+def _enroll_refusal(attempt: Attempt, refused: DomainError) -> Refusal:
+    """The audit record of a refused enrollment; the token is named by the start of its
+    SHA-256 (its clear value is never stored), aggregated per client address."""
+    token = attempt.enrollment.token_sha256[:16] if attempt.enrollment else "unknown"
+    return Refusal(
+        actor=f"address:{attempt.address}",
+        action=ENROLLMENT_REFUSED,
+        object_type="enrollment_token",
+        object_id=token,
+        reason=refused.detail,
+        details={"address": attempt.address, "status": refused.status},
+    )
 
 
 @router.get("/device", responses=problems(401), openapi_extra=DEVICE_ROUTE)

@@ -1,0 +1,52 @@
+"""A ceiling on every request body, uploads aside.
+
+Routes that take JSON or a small form (the REST API, the device protocol, the console's
+forms) accept at most ``body_max_bytes`` (1 MiB by default): a larger declared
+Content-Length is refused on the first read, and a chunked body is counted as it arrives,
+so an oversized body is never held in memory whole nor parsed. Uploads of app files have
+their own, larger ceiling (``upload_max_bytes``, :mod:`appwarden.catalog.http`).
+
+The refusal is a 413, raised as an ``HTTPException`` from the body's ``receive``: FastAPI
+and Starlette pass it through to the problem (or console page) handlers unchanged.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: Paths whose bodies are app files: capped by ``upload_max_bytes`` on their routes.
+UPLOAD_PATHS = frozenset({"/api/v1/apps/upload", "/apps/upload"})
+
+
+class BodyLimit:
+    """ASGI middleware: refuse (413) a body over ``limit`` bytes on any path but uploads."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        too_large = declared.isdigit() and int(declared) > limit
+        seen = 0
+
+        async def capped() -> Message:
+            nonlocal seen
+            if too_large:
+                raise _too_large(limit)
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _too_large(limit)
+            return message
+
+        await self.app(scope, capped, send)
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"the request body is larger than {limit} bytes")
