@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
 
+from appwarden.audit.models import AuditEvent
 from appwarden.audit.refusals import ENROLLMENT_REFUSED, TOKEN_REFUSED
 from appwarden.auth.roles import Role
 from tests.catalog.helpers import assert_problem
@@ -71,3 +73,50 @@ def test_expired_used_up_and_unknown_enrollment_tokens_are_refused_and_audited(e
     # The token is named by the start of its hash, never by its value.
     assert all(e.object_id not in (once, soon) and len(e.object_id) == 16 for e in events)
     assert env.audit_ok().ok
+
+
+def test_a_revoked_enrollment_token_is_refused_and_audited(env: Env) -> None:
+    operator = env.user("ops", Role.operator)
+    group = create_group(env, operator, name="Staff")
+    token = issue_token(env, operator, group["id"], max_uses=5)
+    assert enroll(env, token, Ed25519PrivateKey.generate()).status_code == 201
+    [row] = env.client.get("/api/v1/enrollment-tokens", headers=env.headers(operator)).json()[
+        "items"
+    ]
+    revoked = env.client.post(
+        f"/api/v1/enrollment-tokens/{row['id']}/revoke", headers=env.headers(operator)
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_at"] is not None and revoked.json()["uses"] == 1
+    again = env.client.post(
+        f"/api/v1/enrollment-tokens/{row['id']}/revoke", headers=env.headers(operator)
+    )
+    assert_problem(again, 409)
+    before = counts(env)
+    refused = assert_problem(enroll(env, token, Ed25519PrivateKey.generate()), 401)
+    assert "revoked" in refused["detail"]
+    assert counts(env) == before
+    [event] = refusals(env, ENROLLMENT_REFUSED)
+    assert event.after["reason"] == refused["detail"]
+    # The device it enrolled before stays; the revocation itself is audited with its actor.
+    assert before["devices"] == 1
+    with env.session() as session:
+        actions = session.scalars(
+            select(AuditEvent.actor).where(AuditEvent.action == "enrollment_token.revoke")
+        ).all()
+    assert actions == ["ops"]
+    assert env.audit_ok().ok
+
+
+def test_only_operators_revoke_enrollment_tokens(env: Env) -> None:
+    operator = env.user("ops", Role.operator)
+    analyst = env.user("ana", Role.analyst)
+    group = create_group(env, operator, name="Staff")
+    issue_token(env, operator, group["id"])
+    path = "/api/v1/enrollment-tokens/1/revoke"
+    assert_problem(env.client.post(path, headers=env.headers(analyst)), 403)
+    assert_problem(
+        env.client.post("/api/v1/enrollment-tokens/99/revoke", headers=env.headers(operator)), 404
+    )
+    listed = env.client.get("/api/v1/enrollment-tokens", headers=env.headers(operator)).json()
+    assert [t["revoked_at"] for t in listed["items"]] == [None]

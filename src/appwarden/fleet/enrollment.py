@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from appwarden.audit.service import Acting, Entry, append_many, record
 from appwarden.clock import Clock
 from appwarden.enforcement.changes import note_change
-from appwarden.errors import Invalid, InvalidTransition, NotFound, Unauthenticated
+from appwarden.errors import Conflict, Invalid, InvalidTransition, NotFound, Unauthenticated
 from appwarden.fleet import service
 from appwarden.fleet.models import Device, EnrollmentToken, device_group_members
 from appwarden.fleet.service import device_snapshot
@@ -91,6 +91,30 @@ def create_token(
     return token, clear
 
 
+def revoke_token(
+    session: Session, *, clock: Clock, acting: Acting, token_id: int
+) -> EnrollmentToken:
+    """Revoke an enrollment token: it enrolls no more devices (those it enrolled stay).
+    Revoking a revoked token changes nothing (409)."""
+    token = session.get(EnrollmentToken, token_id)
+    if token is None:
+        raise NotFound(f"no enrollment token {token_id}")
+    if token.revoked_at is not None:
+        raise Conflict(f"enrollment token {token_id} was already revoked")
+    token.revoked_at = clock.now()
+    record(
+        session,
+        clock=clock,
+        acting=acting,
+        action="enrollment_token.revoke",
+        object_type="enrollment_token",
+        object_id=token.id,
+        before={"revoked_at": None},
+        after={"revoked_at": token.revoked_at.isoformat(), "uses": token.uses},
+    )
+    return token
+
+
 def tokens_query(*, group_id: int | None = None) -> Select[EnrollmentToken]:
     query = select(EnrollmentToken).order_by(EnrollmentToken.id)
     if group_id is not None:
@@ -102,6 +126,8 @@ def _usable(token: EnrollmentToken | None, now: datetime) -> EnrollmentToken:
     """``token`` if it may enroll one more device now; a clear 401 otherwise."""
     if token is None:
         raise Unauthenticated("unknown enrollment token")
+    if token.revoked_at is not None:
+        raise Unauthenticated(f"the enrollment token was revoked at {token.revoked_at.isoformat()}")
     if now >= token.expires_at:
         raise Unauthenticated(f"the enrollment token expired at {token.expires_at.isoformat()}")
     if token.uses >= token.max_uses:

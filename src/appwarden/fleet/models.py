@@ -72,3 +72,5 @@ class EnrollmentToken(Base):
     expires_at: Mapped[datetime]
     max_uses: Mapped[int]
     uses: Mapped[int] = mapped_column(default=0)
+    #: Set once the token is revoked: it enrolls nothing more (devices already enrolled stay).
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

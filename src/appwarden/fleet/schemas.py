@@ -105,6 +105,7 @@ class EnrollmentTokenRead(BaseModel):
     expires_at: datetime
     max_uses: int
     uses: int
+    revoked_at: datetime | None = Field(description="When it was revoked; null while it is not.")
 
 
 class EnrollmentTokenIssued(EnrollmentTokenRead):

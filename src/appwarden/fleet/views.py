@@ -281,6 +281,21 @@ def create_enrollment_token(
     return JSONResponse(_issued(token, clear).model_dump(mode="json"), status_code=201)
 
 
+@router.post(
+    "/enrollment-tokens/{token_id}/revoke",
+    responses=problems(404, 409),
+    **guarded(Permission.fleet),
+)
+def revoke_enrollment_token(
+    token_id: PathId, principal: PrincipalDep, session: SessionDep, context: ContextDep
+) -> EnrollmentTokenRead:
+    """Revoke an enrollment token: it enrolls no more devices; those it enrolled stay."""
+    token = enrollment.revoke_token(
+        session, clock=context.clock, acting=acting(principal, context), token_id=token_id
+    )
+    return EnrollmentTokenRead.model_validate(token)
+
+
 def _issued(token: EnrollmentToken, clear: str | None) -> EnrollmentTokenIssued:
     return EnrollmentTokenIssued(
         **EnrollmentTokenRead.model_validate(token).model_dump(), token=clear
