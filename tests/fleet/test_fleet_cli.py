@@ -49,6 +49,10 @@ def test_groups_tokens_and_devices(cli_env: Env) -> None:
     assert out.startswith(device_id)
     code, out, err = run("devices", "lost", device_id, token=ops)
     assert code == 0 and "reported lost (state lost)" in out, err
+    code, out, err = run("groups", "revoke-token", "1", token=ops)
+    assert (code, out.strip()) == (0, "enrollment token 1: revoked after 1 use(s)"), err
+    code, _out, err = run("groups", "revoke-token", "1", token=ops)
+    assert code == 1 and "already revoked" in err
     assert cli_env.audit_ok().ok
 
 

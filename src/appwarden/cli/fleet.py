@@ -158,6 +158,20 @@ def create_token(
     typer.echo(f"enrollment token {token.id}: {uses} use(s), expires {expires}", err=True)
 
 
+@groups.command("revoke-token")
+def revoke_token(token_id: int) -> None:
+    """Revoke an enrollment token: it enrolls no more devices (those it enrolled stay)."""
+    with unit_of_work() as context:
+        token = enrollment.revoke_token(
+            context.session,
+            clock=context.clock,
+            acting=_acting(context, Permission.fleet),
+            token_id=token_id,
+        )
+        uses = token.uses
+    typer.echo(f"enrollment token {token_id}: revoked after {uses} use(s)")
+
+
 @devices.command("list")
 def list_devices(
     group: Annotated[int | None, typer.Option(help="Members of this group.")] = None,
