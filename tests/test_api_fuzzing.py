@@ -109,3 +109,23 @@ def test_an_upload_that_is_not_multipart_is_invalid(env: Env) -> None:
     )
     assert response.status_code == 422, response.text
     assert env.client.get("/api/v1/apps", headers=env.headers(token)).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "role", "body"),
+    [
+        ("/api/v1/groups", Role.operator, {"name": "\u00cfR"}),
+        ("/api/v1/publishers", Role.analyst, {"name": "\u00d6lfirma", "jurisdiction": "DE"}),
+    ],
+)
+def test_a_duplicate_name_outside_ascii_is_a_conflict(
+    env: Env, path: str, role: Role, body: dict[str, str]
+) -> None:
+    """Found as a 500 on POST /api/v1/groups: SQLite's lower() folds ASCII only, so the
+    duplicate check missed "ÏR" and the insert hit the unique constraint."""
+    token = env.user("someone", role)
+    assert env.client.post(path, json=body, headers=env.headers(token)).status_code == 201
+    again = env.client.post(path, json=body, headers=env.headers(token))
+    assert "already exists" in _problem(again, 409)["detail"]
+    listed = env.client.get(path, headers=env.headers(token)).json()
+    assert listed["total"] == 1

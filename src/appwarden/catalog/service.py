@@ -61,7 +61,10 @@ def lineage_ids(session: Session, publisher_id: int) -> set[int]:
 
 
 def _check_name_free(session: Session, name: str, *, other_than: int | None = None) -> None:
-    query = select(Publisher.id).where(func.lower(Publisher.name) == name.lower())
+    # SQLite's lower() folds ASCII only: the exact name is compared too (see fleet.service).
+    query = select(Publisher.id).where(
+        (func.lower(Publisher.name) == name.lower()) | (Publisher.name == name)
+    )
     if other_than is not None:
         query = query.where(Publisher.id != other_than)
     if session.scalar(query) is not None:

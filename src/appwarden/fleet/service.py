@@ -45,7 +45,11 @@ def _clean_name(session: Session, name: str, *, other_than: int | None = None) -
     clean = " ".join(name.split())
     if clean == EVERY_DEVICE or not clean:
         raise Invalid(f'"{EVERY_DEVICE}" means every device in a determination; pick another name')
-    query = select(DeviceGroup.id).where(func.lower(DeviceGroup.name) == clean.lower())
+    # SQLite's lower() folds ASCII only: the exact name is compared too, so a name the
+    # unique constraint would refuse is a 409 here, never an IntegrityError (a 500).
+    query = select(DeviceGroup.id).where(
+        (func.lower(DeviceGroup.name) == clean.lower()) | (DeviceGroup.name == clean)
+    )
     if other_than is not None:
         query = query.where(DeviceGroup.id != other_than)
     if session.scalar(query) is not None:
