@@ -16,7 +16,7 @@ from pydantic import AwareDatetime
 from appwarden.api.deps import ContextDep, SessionDep, guarded
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
-from appwarden.compliance import impact, reads, schemas, service, webhook
+from appwarden.compliance import devices, impact, reads, schemas, service, webhook
 
 router = APIRouter(tags=["compliance"])
 
@@ -89,3 +89,14 @@ def device_compliance(
 ) -> schemas.DeviceCompliance:
     """The device's status per determination and its overall verdict (``compliant``)."""
     return reads.device_compliance(session, device_id)
+
+
+@router.get(
+    "/devices/{device_id}/state",
+    responses=problems(404),
+    **guarded(Permission.read),
+)
+def device_state(device_id: str, session: SessionDep) -> schemas.DeviceReported:
+    """What the device last reported (policy version applied, installed apps, its latest
+    reports and events) and the latest policy version issued to it."""
+    return devices.reported_state(session, device_id)

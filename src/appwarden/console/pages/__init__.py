@@ -10,10 +10,27 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from appwarden.console.nav import NavItem
-from appwarden.console.pages import apps, assessment, audit, decide, determinations, home, sign_in
+from appwarden.console.pages import (
+    apps,
+    assessment,
+    audit,
+    decide,
+    determinations,
+    devices,
+    groups,
+    home,
+    sign_in,
+)
 
 #: Pages in the navigation, in its order.
-NAVIGATION: list[NavItem] = [home.NAV, apps.NAV, determinations.NAV, audit.NAV]
+NAVIGATION: list[NavItem] = [
+    home.NAV,
+    apps.NAV,
+    determinations.NAV,
+    devices.NAV,
+    groups.NAV,
+    audit.NAV,
+]
 
 ROUTERS: list[APIRouter] = [
     sign_in.router,
@@ -23,5 +40,7 @@ ROUTERS: list[APIRouter] = [
     assessment.router,
     determinations.router,
     decide.router,
+    devices.router,
+    groups.router,
     audit.router,
 ]
