@@ -6,6 +6,7 @@ determinations that name them. Unknown ids and bad filters get an error page."""
 from __future__ import annotations
 
 import re
+
 import pytest
 
 from appwarden.console.pages import devices as devices_page
