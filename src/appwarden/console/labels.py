@@ -109,3 +109,12 @@ EVENT_KINDS = {
 def event_kind(kind: str) -> str:
     """A device event's words, or its code for a kind this console does not know."""
     return EVENT_KINDS.get(kind, kind)
+
+
+#: Why a waiver may be granted: the closed list.
+WAIVER_REASONS = {
+    "law_enforcement": N_("law enforcement"),
+    "national_security": N_("national security"),
+    "security_research": N_("security research"),
+    "official_communications": N_("official communications"),
+}

@@ -19,7 +19,9 @@ from appwarden.console.pages import (
     devices,
     groups,
     home,
+    reply,
     sign_in,
+    waivers,
 )
 
 #: Pages in the navigation, in its order.
@@ -39,6 +41,9 @@ ROUTERS: list[APIRouter] = [
     apps.upload_router,
     assessment.router,
     determinations.router,
+    # Before decide's /determinations/{id}/{action}: their paths would match it.
+    waivers.router,
+    reply.router,
     decide.router,
     devices.router,
     groups.router,

@@ -41,6 +41,13 @@ FORM_ACTIONS = ("propose", "send_notice", "approve", "approve_interim", "confirm
 #: Actions after which the vendor's reply must be declared considered, if there is one.
 CONSIDER_REPLY = ("approve", "confirm")
 AUDIT_SHOWN = 50
+#: What the page says was done by the other forms (waivers, the vendor's reply).
+DONE_ELSEWHERE = {
+    "waiver_requested": N_("Waiver requested"),
+    "waiver_approved": N_("Waiver approved"),
+    "waiver_revoked": N_("Waiver revoked"),
+    "reply_recorded": N_("Vendor reply recorded"),
+}
 
 Reader = Annotated[Principal, allowed(Permission.read)]
 StatusFilter = Annotated[Status | None, Query()]
@@ -147,6 +154,15 @@ def detail_values(request: Request, principal: Principal, determination_id: int)
         "consider_reply": CONSIDER_REPLY,
         "slug": slug,
         "twins": [f"GET {base}", f"GET {base}/compliance"],
+        "me": principal.actor,
+        "may_request_waiver": detail.status == "in_force"
+        and allows(principal.role, Permission.request_waiver),
+        "may_decide_waivers": allows(principal.role, Permission.approve_waiver),
+        "may_record_reply": detail.notice is not None
+        and detail.reply is None
+        and detail.status in ("notice", "in_force")
+        and allows(principal.role, Permission.propose),
+        "waiver_max_days": context.settings.waiver_max_days,
         **offer,
     }
 
@@ -162,8 +178,12 @@ def detail_page(
     compliance.refresh(request, background)
     values = detail_values(request, principal, determination_id)
     done_action = (done or "").replace("-", "_")
-    done_label = labels.TRANSITIONS.get(done_action) if done_action in FORM_ACTIONS else None
+    done_label = (
+        labels.TRANSITIONS.get(done_action)
+        if done_action in FORM_ACTIONS
+        else DONE_ELSEWHERE.get(done_action)
+    )
     return render(
         request, "determination.html", principal=principal, done=done_label, refusal=None,
-        **values,
+        form={}, **values,
     )  # fmt: skip
