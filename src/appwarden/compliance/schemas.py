@@ -120,3 +120,19 @@ class DeviceReported(BaseModel):
     installed_apps: list[ReportedApp] = Field(description="From its last full inventory.")
     reports: list[ReportReceived] = Field(description="Its latest accepted reports (20).")
     events: list[ReportedEvent] = Field(description="Its latest events, newest first (50).")
+
+
+class TrendPoint(BaseModel):
+    at: datetime
+    devices: int = Field(description="Devices counted (exempt and cannot_enforce aside).")
+    compliant: int
+    percent: float | None = Field(description="Share compliant, 0-100; null with no device.")
+
+
+class ComplianceTrend(BaseModel):
+    """The share compliant after each change, from the history (60 points at most: the
+    last of each equal slice of time), ending now."""
+
+    determination_id: int
+    effective_at: datetime | None
+    points: list[TrendPoint]

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime
 from appwarden.api.deps import ContextDep, SessionDep, guarded
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
-from appwarden.compliance import devices, impact, reads, schemas, service, webhook
+from appwarden.compliance import devices, impact, reads, schemas, service, trend, webhook
 
 router = APIRouter(tags=["compliance"])
 
@@ -66,6 +66,19 @@ def determination_history(
 ) -> schemas.HistoryPage:
     """Every status change for this determination, oldest first (append-only)."""
     return reads.history(session, determination_id, device_id=device_id, after=after, limit=limit)
+
+
+@router.get(
+    "/determinations/{determination_id}/compliance/trend",
+    responses=problems(404),
+    **guarded(Permission.read),
+)
+def determination_trend(
+    determination_id: int, session: SessionDep, context: ContextDep, _refreshed: RefreshDep
+) -> schemas.ComplianceTrend:
+    """The share of its devices compliant over time, replayed from the history (what the
+    dashboard's chart draws)."""
+    return trend.trend(session, determination_id, now=context.clock.now())
 
 
 @router.get(
