@@ -72,6 +72,7 @@ KNOWN: list[tuple[re.Pattern[str], str]] = [
          r"(?P<status>\w+)$",
          N_("Waivers are for determinations in force; determination %(number)s is %(status)s.")),
         (r"^expires_at must be in the future$", N_("The end date must be in the future.")),
+        (r"^review_at must be in the future$", N_("The review date must be in the future.")),
         (r"^a waiver lasts at most (?P<days>\d+) days",
          N_("A waiver lasts at most %(days)s days.")),
         (r"^only a requested waiver can be approved; waiver (?P<number>\d+) is (?P<state>\w+)$",

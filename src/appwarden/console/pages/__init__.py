@@ -17,6 +17,7 @@ from appwarden.console.pages import (
     decide,
     determinations,
     devices,
+    draft,
     groups,
     home,
     reply,
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     apps.router,
     apps.upload_router,
     assessment.router,
+    draft.router,
     determinations.router,
     # Before decide's /determinations/{id}/{action}: their paths would match it.
     waivers.router,

@@ -47,6 +47,7 @@ DONE_ELSEWHERE = {
     "waiver_approved": N_("Waiver approved"),
     "waiver_revoked": N_("Waiver revoked"),
     "reply_recorded": N_("Vendor reply recorded"),
+    "drafted": N_("Draft written"),
 }
 
 Reader = Annotated[Principal, allowed(Permission.read)]
