@@ -27,7 +27,7 @@
   }
 
   function time(value) {
-    return new Date(value).toISOString().slice(5, 16).replace("T", " ");
+    return new Date(value).toISOString().slice(5, 19).replace("T", " ");
   }
 
   function drawTrend() {
