@@ -42,7 +42,7 @@ COMPLIANT_WITHIN_MS = 120_000
 
 
 def _seed(database_url: str) -> dict[str, str]:
-    """The four people (cheap argon2); the approver's TOTP secret, the operator's token."""
+    """The four people (cheap argon2): the approver's TOTP secret, an API token each."""
     engine = make_engine(database_url, pool_size=1)
     clock = SystemClock()
     found: dict[str, str] = {}
@@ -57,10 +57,9 @@ def _seed(database_url: str) -> dict[str, str]:
                 )  # fmt: skip
                 if totp:
                     found["totp"] = totp
-                if role is Role.operator:
-                    found["operator"] = auth.issue_token(
-                        session, clock=clock, user=user, name="fleet", days=1
-                    )[1]
+                found[f"{username}_token"] = auth.issue_token(
+                    session, clock=clock, user=user, name="api", days=1
+                )[1]
     engine.dispose()
     return found
 
@@ -86,7 +85,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     simulator: subprocess.Popen[bytes] | None = None
     try:
         people = _seed(running.database_url)
-        token = _enrollment_token(running.url, people["operator"])
+        token = _enrollment_token(running.url, people["olu_token"])
         script = Path(sys.executable).with_name("appwarden")
         with (folder / "simulator.log").open("ab") as log:
             simulator = subprocess.Popen(
@@ -104,7 +103,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def _enrolled(flow: dict[str, Any]) -> int:
-    headers = {"Authorization": f"Bearer {flow['people']['operator']}"}
+    headers = {"Authorization": f"Bearer {flow['people']['olu_token']}"}
     answer = httpx.get(f"{flow['url']}/api/v1/devices?limit=1", headers=headers, timeout=60)
     total: int = answer.json()["total"]
     return total
@@ -183,3 +182,76 @@ def test_upload_propose_approve_fleet_complies_auditor_verifies(
         auditor.page.get_by_role("button", name="Verify chain").click()
         expect(auditor.page.locator("#verify-result")).to_contain_text("The chain holds.")
         auditor.check("flow-audit-verified")
+
+
+def _api(flow: dict[str, Any], who: str, path: str, **request: Any) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {flow['people'][who + '_token']}"}
+    answer = httpx.post(f"{flow['url']}/api/v1{path}", headers=headers, timeout=60, **request)
+    assert answer.status_code in (200, 201), answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def _in_force(flow: dict[str, Any], title: str) -> int:
+    """A ban of another app, in force in the fleet's group, through the API."""
+    with fixture_app(URZIP).open("rb") as file:
+        uploaded = _api(flow, "ana", "/apps/upload", files={"file": (URZIP, file)})
+    body = {
+        "title": title, "action": "ban", "scope": ["government-issued"],
+        "target": {"kind": "app", "app_id": "org.example.other", "platform": None},
+        "authority": "Chief Information Officer", "instrument": "Policy 4.4.2.4",
+        "rationale": "Unacceptable risk.", "evidence": [uploaded["assessment"]["id"]],
+        "review_at": "2099-01-01T00:00:00+00:00",
+    }  # fmt: skip
+    number = int(_api(flow, "ana", "/determinations", json=body)["id"])
+    _api(flow, "ana", f"/determinations/{number}/propose", json={})
+    _api(flow, "alex", f"/determinations/{number}/approve-interim", json={"note": "urgent"})
+    return number
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_fleet_pages_and_a_waiver_request(
+    browser: Browser, flow: dict[str, Any], width: int
+) -> None:
+    """The operator reads devices and groups, and requests a waiver for one device, in
+    English then French, at both widths."""
+    number = _in_force(flow, f"Other app at {width} px")
+    for visit in open_visit(browser, flow["url"], width):
+        page = visit.page
+        sign_in_as(visit, "olu", then="/devices", check=False)
+        visit.check("devices")
+        page.get_by_label("Platform").select_option("android")
+        page.get_by_role("button", name="Apply").click()
+        visit.check("devices-filtered")
+        device = page.locator("tbody tr a").first.inner_text()
+        visit.open("/groups", "groups")
+        page.get_by_role("link", name="government-issued").click()
+        expect(page.get_by_role("heading", name="Static members")).to_be_visible()
+        visit.check("group")
+        visit.open(f"/devices/{device}", "device")
+        expect(page.get_by_role("link", name=f"Other app at {width} px")).to_be_visible()
+        visit.open(f"/determinations/{number}", "determination-waivers")
+        page.get_by_label("Devices (identifiers, one a line)").fill(device)
+        page.get_by_label("Reason").select_option("security_research")
+        page.get_by_label("Justification").fill("Traffic analysis in the lab.")
+        page.get_by_label("Mitigations the holders must apply (one a line)").fill("lab only")
+        page.get_by_label("Last day (the waiver ends at 23:59 UTC that day)").fill("2099-01-01")
+        visit.expected_statuses.add(422)  # the refusal page
+        page.get_by_role("button", name="Request the waiver").click()
+        expect(page.get_by_role("alert")).to_contain_text("A waiver lasts at most 365 days.")
+        visit.check("waiver-refused")
+        page.get_by_role("link", name="Français").click()
+        visit.open(f"/determinations/{number}", "determination-waivers-fr")
+        future = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 30 * 86400))
+        page.get_by_label("Appareils (identifiants, un par ligne)").fill(device)
+        page.get_by_label("Raison").select_option("security_research")
+        page.get_by_label("Justification").fill("Analyse du trafic au laboratoire.")
+        page.get_by_label("Mesures d’atténuation que les titulaires doivent appliquer "
+                          "(une par ligne)").fill("laboratoire seulement")  # fmt: skip
+        page.get_by_label("Dernier jour (la dérogation prend fin à 23 h 59 UTC ce jour-là)").fill(
+            future
+        )
+        page.get_by_role("button", name="Demander la dérogation").click()
+        expect(page.get_by_role("status")).to_contain_text("Dérogation demandée")
+        expect(page.locator(".waiver h3").first).to_contain_text("demandée")
+        visit.check("waiver-requested-fr")

@@ -184,3 +184,12 @@ def test_a_lifecycle_refusal_is_in_french_on_a_french_page(env: Env) -> None:
     assert refused.status_code == 422
     assert "Donnez une note : la raison de cette action" in refused.text
     assert "give a note" not in refused.text
+
+
+def test_the_language_switch_of_a_refusal_comes_back_to_the_determination(env: Env) -> None:
+    who, catalog = actors(env), seed_catalog(env)
+    number = reach(env, who, catalog, "in_force_interim", target=APP_TARGET)
+    _as(env, "nora", Role.analyst)
+    refused = _post(env, number, f"/determinations/{number}/waivers", reason="")
+    assert refused.status_code == 422
+    assert f'href="/language/fr?next=%2Fdeterminations%2F{number}"' in refused.text

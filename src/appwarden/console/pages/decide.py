@@ -62,7 +62,7 @@ def refused(
     values = detail_values(request, principal, determination_id)
     return render(
         request, "determination.html", status=status, principal=principal, done=None,
-        refusal=refusal, form=form, **values,
+        refusal=refusal, form=form, page=f"/determinations/{determination_id}", **values,
     )  # fmt: skip
 
 

@@ -9,7 +9,7 @@ JSON twins: ``GET /api/v1/devices`` (the same filters), ``GET /api/v1/devices/{i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Query
@@ -52,23 +52,46 @@ class GroupFilterNotFound(ConsoleError):
     detail = N_("There is no device group with this number.")
 
 
+def _choice(value: str, allowed: tuple[str, ...]) -> str | None:
+    """A filter's value: empty is "any" (the form sends every field); else one of
+    ``allowed``, or a 422 page."""
+    if not value:
+        return None
+    if value not in allowed:
+        raise BadFilter
+    return value
+
+
+class BadFilter(ConsoleError):
+    status = 422
+    title = N_("Bad address")
+    detail = N_("A filter has a value this page cannot use.")
+
+
 @router.get("/devices")
 def list_page(
     request: Request,
     principal: Reader,
     background: BackgroundTasks,
-    group_id: Annotated[int | None, Query(ge=1)] = None,
-    platform: Platform | None = None,
-    ownership: Ownership | None = None,
-    state: DeviceState | None = None,
-    compliance_filter: Annotated[Verdict | None, Query(alias="compliance")] = None,
+    group: Annotated[str, Query(alias="group_id", max_length=12)] = "",
+    platform_filter: Annotated[str, Query(alias="platform", max_length=16)] = "",
+    ownership_filter: Annotated[str, Query(alias="ownership", max_length=16)] = "",
+    state_filter: Annotated[str, Query(alias="state", max_length=16)] = "",
+    compliance_filter: Annotated[str, Query(alias="compliance", max_length=16)] = "",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
+    if group and not group.isdigit():
+        raise BadFilter
+    group_id = int(group) if group else None
+    platform = _choice(platform_filter, get_args(Platform))
+    ownership = _choice(ownership_filter, get_args(Ownership))
+    state = _choice(state_filter, get_args(DeviceState))
+    verdict = cast("Verdict | None", _choice(compliance_filter, compliance_devices.VERDICTS))
     compliance.refresh(request, background)
     context = context_of(request)
     filters: dict[str, Any] = {"group_id": group_id, "platform": platform,
                                "ownership": ownership, "state": state,
-                               "compliance": compliance_filter}  # fmt: skip
+                               "compliance": verdict}  # fmt: skip
     filters = {k: v for k, v in filters.items() if v is not None}
     with context.reading() as session:
         groups = list(session.scalars(service.groups_query()))
@@ -78,8 +101,8 @@ def list_page(
             )
         except NotFound:
             raise GroupFilterNotFound from None
-        if compliance_filter is not None:
-            stmt = stmt.where(compliance_devices.verdict_clause(compliance_filter))
+        if verdict is not None:
+            stmt = stmt.where(compliance_devices.verdict_clause(verdict))
         rows = list(session.scalars(stmt.offset(offset).limit(PAGE_SIZE + 1)))
         items = [device_read(d) for d in rows[:PAGE_SIZE]]
         verdicts = compliance_devices.verdicts(session, [d.id for d in items])
