@@ -5,7 +5,9 @@ uploads a fixture APK, drafts a ban from its assessment and proposes it; an appr
 reaching 100 %; an auditor signs in and verifies the audit chain.
 
 Every page passes axe-core (WCAG 2.1 A/AA) with no browser console error and leaves a
-screenshot in ``out/screenshots/`` (``flow-*``)."""
+screenshot in ``out/screenshots/`` (``flow-*``); the dashboard at 100 % and the assessment
+report are also saved as seen in the window (``readme-*.png``), which
+``tools/screenshots.py`` copies to ``docs/images/`` for the README."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from appwarden.auth.roles import Role
 from appwarden.clock import SystemClock
 from appwarden.db import make_engine, make_sessionmaker
 from tests.catalog.helpers import URZIP, fixture_app
-from tests.console.browser import Visit, browser, open_visit, sign_in_as
+from tests.console.browser import SCREENSHOTS, Visit, browser, open_visit, sign_in_as
 from tests.enforcement.live import Server, sqlite_url
 from tests.server import PASSWORD
 
@@ -118,6 +120,8 @@ def _analyst_drafts_and_proposes(visit: Visit) -> int:
         page.get_by_role("button", name="Upload and vet").click()
     expect(page.locator(".facts code").first).to_have_text(APP_ID)
     visit.check("flow-assessment")
+    top = {"x": 0, "y": 0, "width": WIDTH, "height": 1700}  # identity, signers, the score
+    page.screenshot(path=SCREENSHOTS / "readme-assessment.png", full_page=True, clip=top)
     page.get_by_role("link", name="Draft a determination against this app").click()
     visit.check("flow-draft")
     page.get_by_label("Authority").fill("Chief Information Officer")
@@ -170,6 +174,7 @@ def test_upload_propose_approve_fleet_complies_auditor_verifies(
         expect(page.get_by_text("No device is behind.")).to_be_visible()
         assert page.evaluate("() => Chart.getChart('trend-chart') !== undefined")
         approver.check("flow-dashboard-100")
+        page.screenshot(path=SCREENSHOTS / "readme-dashboard.png")  # tools/screenshots.py
         approver.open("/devices?compliance=compliant", "flow-devices")
         expect(page.locator("tbody tr")).to_have_count(DEVICES)
         page.locator("tbody tr a").first.click()
