@@ -13,6 +13,7 @@ from appwarden.compliance import schemas
 from appwarden.compliance.models import NOT_APPLICABLE, ComplianceHistory
 from appwarden.compliance.reads import NOT_COUNTED
 from appwarden.decisions import service as decisions
+from appwarden.fleet.models import Device
 
 POINTS = 60
 _OUT = NOT_COUNTED | {NOT_APPLICABLE}
@@ -43,7 +44,9 @@ def trend(
     determination = decisions.get(session, determination_id)
     rows = session.execute(
         select(ComplianceHistory.device_id, ComplianceHistory.status, ComplianceHistory.at)
+        .join(Device, Device.id == ComplianceHistory.device_id)
         .where(ComplianceHistory.determination_id == determination_id)
+        .where(Device.state != "retired")  # as the counts now leave them out
         .order_by(ComplianceHistory.at, ComplianceHistory.id)
     ).all()
     start = determination.effective_at or (rows[0].at if rows else now)
