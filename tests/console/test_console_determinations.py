@@ -145,6 +145,7 @@ def test_bad_input_is_refused_with_a_page(env: Env) -> None:
     for query in ("?status=bogus", "?action=nuke", "?offset=-1", "?target_kind=x"):
         bad = env.client.get(f"/determinations{query}", headers=HTML)
         assert bad.status_code == 422 and "Traceback" not in bad.text, query
+        assert "A filter has a value this page cannot use." in bad.text or "offset" in query
     assert env.client.get("/determinations/abc", headers=HTML).status_code == 422
 
 
@@ -162,6 +163,10 @@ def test_the_list_matches_its_json_twin(env: Env) -> None:
         shown = re.findall(r'<a href="/determinations/(\d+)">', page.text)
         assert shown == [str(item["id"]) for item in twin["items"]], query
         assert f"GET /api/v1/determinations{query}" in page.text.replace("&amp;", "&")
+    # The filter form as submitted with every field on "Any": the whole list.
+    chosen_nothing = env.client.get("/determinations?status=&action=&target_kind=", headers=HTML)
+    assert chosen_nothing.status_code == 200
+    assert re.findall(r'<a href="/determinations/(\d+)">', chosen_nothing.text) == ["1", "2", "3"]
     page = env.client.get("/determinations", headers=HTML).text
     assert HOSTILE not in page and "CapCut &lt;script&gt;" in page
     nav = page.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]

@@ -21,6 +21,7 @@ from appwarden.audit.models import AuditEvent
 from appwarden.auth.roles import Permission, allows
 from appwarden.auth.service import Principal
 from appwarden.console import compliance, labels
+from appwarden.console import filters as form_filters
 from appwarden.console.access import allowed
 from appwarden.console.errors import ConsoleError
 from appwarden.console.i18n import N_
@@ -51,9 +52,6 @@ DONE_ELSEWHERE = {
 }
 
 Reader = Annotated[Principal, allowed(Permission.read)]
-StatusFilter = Annotated[Status | None, Query()]
-ActionFilter = Annotated[str | None, Query(pattern="^(ban|block|allow|monitor)$")]
-KindFilter = Annotated[str | None, Query(pattern="^(app|pattern|publisher|signer)$")]
 
 
 class DeterminationNotFound(ConsoleError):
@@ -70,11 +68,15 @@ def slug(action: str) -> str:
 def list_page(
     request: Request,
     principal: Reader,
-    status: StatusFilter = None,
-    action: ActionFilter = None,
-    target_kind: KindFilter = None,
+    status_filter: Annotated[str, Query(alias="status", max_length=32)] = "",
+    action_filter: Annotated[str, Query(alias="action", max_length=32)] = "",
+    kind_filter: Annotated[str, Query(alias="target_kind", max_length=32)] = "",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
+    chosen = form_filters.choice(status_filter, [s.value for s in Status])
+    status = Status(chosen) if chosen else None
+    action = form_filters.choice(action_filter, labels.ACTIONS)
+    target_kind = form_filters.choice(kind_filter, labels.TARGET_KINDS)
     context = context_of(request)
     now = context.clock.now()
     stmt = service.query(now=now, status=status, action=action, target_kind=target_kind)

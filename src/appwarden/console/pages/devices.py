@@ -22,6 +22,7 @@ from appwarden.compliance import devices as compliance_devices
 from appwarden.compliance import reads
 from appwarden.compliance.devices import Verdict
 from appwarden.console import compliance, labels
+from appwarden.console import filters as form_filters
 from appwarden.console.access import allowed
 from appwarden.console.errors import ConsoleError
 from appwarden.console.i18n import N_
@@ -52,22 +53,6 @@ class GroupFilterNotFound(ConsoleError):
     detail = N_("There is no device group with this number.")
 
 
-def _choice(value: str, allowed: tuple[str, ...]) -> str | None:
-    """A filter's value: empty is "any" (the form sends every field); else one of
-    ``allowed``, or a 422 page."""
-    if not value:
-        return None
-    if value not in allowed:
-        raise BadFilter
-    return value
-
-
-class BadFilter(ConsoleError):
-    status = 422
-    title = N_("Bad address")
-    detail = N_("A filter has a value this page cannot use.")
-
-
 @router.get("/devices")
 def list_page(
     request: Request,
@@ -80,13 +65,13 @@ def list_page(
     compliance_filter: Annotated[str, Query(alias="compliance", max_length=16)] = "",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    if group and not group.isdigit():
-        raise BadFilter
-    group_id = int(group) if group else None
-    platform = _choice(platform_filter, get_args(Platform))
-    ownership = _choice(ownership_filter, get_args(Ownership))
-    state = _choice(state_filter, get_args(DeviceState))
-    verdict = cast("Verdict | None", _choice(compliance_filter, compliance_devices.VERDICTS))
+    group_id = form_filters.number(group)
+    platform = form_filters.choice(platform_filter, get_args(Platform))
+    ownership = form_filters.choice(ownership_filter, get_args(Ownership))
+    state = form_filters.choice(state_filter, get_args(DeviceState))
+    verdict = cast(
+        "Verdict | None", form_filters.choice(compliance_filter, compliance_devices.VERDICTS)
+    )
     compliance.refresh(request, background)
     context = context_of(request)
     filters: dict[str, Any] = {"group_id": group_id, "platform": platform,
