@@ -109,6 +109,7 @@ def test_a_device_page_shows_versions_apps_reports_and_compliance(env: Env) -> N
     assert "not compliant (app present)" in page.text
     assert HOSTILE not in page.text  # the department, escaped
     other = env.client.get(f"/devices/{phones['other'].id}", headers=HTML).text
+    assert "No app installed, by its last inventory." in other  # an empty full inventory
     assert "removed <code>org.example.gone</code>" in other
     assert "No determination in force applies to this device." in other
     silent = env.client.get(f"/devices/{phones['silent'].id}", headers=HTML).text

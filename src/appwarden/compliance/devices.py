@@ -86,6 +86,7 @@ def reported_state(session: Session, device_id: str) -> schemas.DeviceReported:
         issued_at=issued.issued_at if issued else None,
         applied_version=state.applied_version if state else None,
         reported_at=state.reported_at if state else None,
+        inventory_reported=state is not None and state.inventory_hash is not None,
         installed_apps=[schemas.ReportedApp(app_id=a, signer=s) for a, s in apps],
         reports=[schemas.ReportReceived(report_id=r, received_at=t) for r, t in reports],
         events=[

@@ -117,6 +117,7 @@ class DeviceReported(BaseModel):
     issued_at: datetime | None
     applied_version: int | None = Field(description="The version it last said it applied.")
     reported_at: datetime | None
+    inventory_reported: bool = Field(description="False until it sent a full inventory.")
     installed_apps: list[ReportedApp] = Field(description="From its last full inventory.")
     reports: list[ReportReceived] = Field(description="Its latest accepted reports (20).")
     events: list[ReportedEvent] = Field(description="Its latest events, newest first (50).")
