@@ -85,7 +85,9 @@ def test_analyst_uploads_an_apk_and_reads_its_report(visit: Visit) -> None:
     sign_in_as(visit, "ana", then="/apps")
     visit.check("apps")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Home", "Apps", "Determinations"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Home", "Apps", "Determinations", "Devices", "Groups"]
+    )
 
     _upload(visit, fixture_app(URZIP))
     expect(page.locator("h1")).to_contain_text("Assessment of")

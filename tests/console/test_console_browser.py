@@ -85,7 +85,9 @@ def test_auditor_signs_in_and_verifies_the_chain(visit: Visit) -> None:
     visit.check("audit")
     expect(page.get_by_text("Signed in as")).to_contain_text("Aude Auditor (auditor)")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Home", "Apps", "Determinations", "Audit"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Home", "Apps", "Determinations", "Devices", "Groups", "Audit"]
+    )
 
     page.get_by_role("button", name="Verify chain").click()
     expect(page.locator("#verify-result")).to_contain_text("The chain holds.")
@@ -124,7 +126,9 @@ def test_a_role_without_audit_gets_a_403_page(visit: Visit) -> None:
     sign_in_as(visit, "ana", check=False)
     home = visit.open("/", "home-analyst")
     nav = home.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Home", "Apps", "Determinations"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Home", "Apps", "Determinations", "Devices", "Groups"]
+    )
     page = visit.open("/audit", "forbidden", status=403)
     expect(page.locator("h1")).to_have_text("Not allowed")
 

@@ -9,10 +9,12 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from appwarden.auth.roles import Role
+from appwarden.compliance import trend
 from tests.compliance.support import APP_TARGET, TIKTOK, Phone, compliance
 from tests.console.support import HTML, make_user, sign_in
 from tests.decisions.support import actors, iso, ok, post, reach, seed_catalog
@@ -30,6 +32,13 @@ def _cells(html: str, number: int) -> list[str]:
     row = re.search(rf'<tr>\s*<td><a href="/determinations/{number}">.*?</tr>', html, re.S)
     assert row, f"no row for determination {number}"
     return re.findall(r"<td>([^<]*)</td>", row.group(0))
+
+
+def _figures(html: str, canvas: str) -> dict[str, Any]:
+    found = re.search(rf'<canvas id="{canvas}"[^>]*data-figures=\'([^\']*)\'', html)
+    assert found, f"no canvas {canvas}"
+    figures: dict[str, Any] = json.loads(found.group(1).replace("&#39;", "'"))
+    return figures
 
 
 def test_dashboard_shows_compliance_stragglers_waivers_and_reviews(env: Env) -> None:
@@ -66,7 +75,7 @@ def test_dashboard_shows_compliance_stragglers_waivers_and_reviews(env: Env) -> 
                          ("compliant", "non_compliant", "pending", "exempt", "unreachable",
                           "cannot_enforce")]  # fmt: skip
     assert _cells(page.text, other)[0] == "75 %"  # monitor: present is fine, silent pending
-    figures = json.loads(re.search(r"data-figures='([^']*)'", page.text).group(1))  # type: ignore[union-attr]
+    figures = _figures(page.text, "compliance-chart")
     assert figures["labels"][0].startswith(f"{number}. ")
     by_status = {d["status"]: d["data"] for d in figures["datasets"]}
     assert by_status["non_compliant"][0] == 1 and by_status["compliant"] == [1, 3]
@@ -87,6 +96,39 @@ def test_dashboard_shows_compliance_stragglers_waivers_and_reviews(env: Env) -> 
     assert 'hx-trigger="every 5s"' in part.text and _cells(part.text, number)[0] == "66 %"
     whole = env.client.get("/dashboard/compliance", headers=HTML, follow_redirects=False)
     assert whole.status_code == 303 and whole.headers["location"] == "/"
+
+
+def test_the_share_compliant_over_time_follows_the_history(env: Env) -> None:
+    who, catalog = actors(env), seed_catalog(env)
+    phones = [Phone(env, who) for _ in range(4)]
+    number = reach(env, who, catalog, "in_force_interim", target=APP_TARGET)
+    for phone in phones:
+        ok(phone.report({TIKTOK: None}))  # all four hold it
+    for minutes, phone in zip((5, 10, 15, 20), phones, strict=True):
+        env.clock.set(START + timedelta(minutes=minutes))
+        ok(phone.report({}))  # one removes it every 5 minutes
+    env.clock.set(START + timedelta(minutes=30))
+    twin = compliance(env, who.aude, f"/determinations/{number}/compliance/trend")
+    shares = [p["percent"] for p in twin["points"]]
+    assert shares == [0.0, 25.0, 50.0, 75.0, 100.0, 100.0]  # the last point: now
+    assert twin["points"][-1]["at"].startswith("2026-11-23T09:30")
+    assert all(p["devices"] == 4 for p in twin["points"])
+    make_user(env, "ines", Role.auditor)
+    sign_in(env, "ines")
+    page = env.client.get("/", headers=HTML).text
+    [line] = _figures(page, "trend-chart")["datasets"]
+    assert line["label"].startswith(f"{number}. ")
+    assert [y for _x, y in line["points"]] == shares
+    times = [x for x, _y in line["points"]]
+    assert times == sorted(times) and times[-1] == int(
+        (START + timedelta(minutes=30)).timestamp() * 1000
+    )
+    with env.session() as session:  # thinned: the last point of each slice of time, then now
+        few = trend.trend(session, number, now=env.clock.now(), points=3).points
+    assert [p.percent for p in few] == [50.0, 100.0, 100.0]
+    missing = env.client.get("/api/v1/determinations/999/compliance/trend",
+                             headers=env.headers(who.aude))  # fmt: skip
+    assert missing.status_code == 404
 
 
 def test_an_empty_dashboard_says_so_in_both_languages(env: Env) -> None:

@@ -124,7 +124,7 @@ def test_analyst_proposes_approver_approves_page_shows_in_force(
         expect(approver.get_by_role("button", name="Propose")).to_have_count(0)
         second.expected_statuses.add(422)  # the refusal is a 422 page
         approver.get_by_role("button", name="Approve now, as an interim measure").click()
-        expect(approver.get_by_role("alert")).to_contain_text("give a note")  # refused
+        expect(approver.get_by_role("alert")).to_contain_text("Give a note")  # refused
         second.check("determination-refused")
         approver.get_by_label("Note for “Approve now, as an interim measure”").fill(
             "Urgent: data leaves the country."

@@ -43,7 +43,9 @@ def _submit(env: Env, number: int, action: str, **form: Any) -> Any:
 
 
 def _buttons(html: str) -> list[str]:
-    return re.findall(r'<form method="post" action="/determinations/\d+/([a-z-]+)"', html)
+    """The lifecycle's buttons (the waiver and reply forms aside)."""
+    found = re.findall(r'<form method="post" action="/determinations/\d+/([a-z-]+)"', html)
+    return [action for action in found if action not in ("waivers", "reply")]
 
 
 def test_analyst_proposes_approver_approves_and_the_page_shows_it_in_force(env: Env) -> None:
@@ -68,7 +70,7 @@ def test_analyst_proposes_approver_approves_and_the_page_shows_it_in_force(env: 
     before = counts(env)
     refused = _submit(env, number, "approve-interim")  # no note: the condition `note`
     assert refused.status_code == 422 and "The action was refused." in refused.text
-    assert "give a note" in refused.text and counts(env) == before
+    assert "Give a note: the reason for this action" in refused.text and counts(env) == before
     assert stored_status(env, number) == "proposed"
     done = _submit(env, number, "approve-interim", note="Urgent: " + HOSTILE)
     assert done.status_code == 303
@@ -126,7 +128,9 @@ def test_bad_input_is_refused_with_a_page(env: Env) -> None:
     assert too_long.status_code == 422 and "at most 5000 characters" in too_long.text
     wrong_status = _submit(env, number, "approve", note="too early")  # from proposed
     assert wrong_status.status_code == 409
-    assert "cannot approve a determination that is proposed" in wrong_status.text
+    assert "This action (Approve) is not possible while the determination is proposed." in (
+        wrong_status.text
+    )
     unknown = _submit(env, number, "obliterate")
     assert unknown.status_code == 404 and "There is no such action" in unknown.text
     renew = _submit(env, number, "renew")  # an action the page does not offer as a form
@@ -141,6 +145,7 @@ def test_bad_input_is_refused_with_a_page(env: Env) -> None:
     for query in ("?status=bogus", "?action=nuke", "?offset=-1", "?target_kind=x"):
         bad = env.client.get(f"/determinations{query}", headers=HTML)
         assert bad.status_code == 422 and "Traceback" not in bad.text, query
+        assert "A filter has a value this page cannot use." in bad.text or "offset" in query
     assert env.client.get("/determinations/abc", headers=HTML).status_code == 422
 
 
@@ -158,6 +163,10 @@ def test_the_list_matches_its_json_twin(env: Env) -> None:
         shown = re.findall(r'<a href="/determinations/(\d+)">', page.text)
         assert shown == [str(item["id"]) for item in twin["items"]], query
         assert f"GET /api/v1/determinations{query}" in page.text.replace("&amp;", "&")
+    # The filter form as submitted with every field on "Any": the whole list.
+    chosen_nothing = env.client.get("/determinations?status=&action=&target_kind=", headers=HTML)
+    assert chosen_nothing.status_code == 200
+    assert re.findall(r'<a href="/determinations/(\d+)">', chosen_nothing.text) == ["1", "2", "3"]
     page = env.client.get("/determinations", headers=HTML).text
     assert HOSTILE not in page and "CapCut &lt;script&gt;" in page
     nav = page.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]

@@ -90,3 +90,50 @@ class Impact(BaseModel):
     holding: int
     by_group: list[ImpactBucket]
     by_department: list[ImpactBucket]
+
+
+class ReportedApp(BaseModel):
+    app_id: str
+    signer: str | None = Field(description="The signer certificate's SHA-256, if reported.")
+
+
+class ReportReceived(BaseModel):
+    report_id: str
+    received_at: datetime
+
+
+class ReportedEvent(BaseModel):
+    kind: str
+    app_id: str
+    at: datetime = Field(description="The device's time.")
+    received_at: datetime
+
+
+class DeviceReported(BaseModel):
+    """What a device last reported, and the policy version it was last issued."""
+
+    device_id: str
+    issued_version: int | None = Field(description="The latest version issued to it.")
+    issued_at: datetime | None
+    applied_version: int | None = Field(description="The version it last said it applied.")
+    reported_at: datetime | None
+    inventory_reported: bool = Field(description="False until it sent a full inventory.")
+    installed_apps: list[ReportedApp] = Field(description="From its last full inventory.")
+    reports: list[ReportReceived] = Field(description="Its latest accepted reports (20).")
+    events: list[ReportedEvent] = Field(description="Its latest events, newest first (50).")
+
+
+class TrendPoint(BaseModel):
+    at: datetime
+    devices: int = Field(description="Devices counted (exempt and cannot_enforce aside).")
+    compliant: int
+    percent: float | None = Field(description="Share compliant, 0-100; null with no device.")
+
+
+class ComplianceTrend(BaseModel):
+    """The share compliant after each change, from the history (60 points at most: the
+    last of each equal slice of time), ending now."""
+
+    determination_id: int
+    effective_at: datetime | None
+    points: list[TrendPoint]

@@ -17,7 +17,7 @@ from appwarden.api.deps import ContextDep, SessionDep, guarded
 from appwarden.api.ids import MAX_ID, PathId
 from appwarden.api.problems import problems
 from appwarden.auth.roles import Permission
-from appwarden.compliance import impact, reads, schemas, service, webhook
+from appwarden.compliance import devices, impact, reads, schemas, service, trend, webhook
 
 router = APIRouter(tags=["compliance"])
 
@@ -70,6 +70,19 @@ def determination_history(
 
 
 @router.get(
+    "/determinations/{determination_id}/compliance/trend",
+    responses=problems(404),
+    **guarded(Permission.read),
+)
+def determination_trend(
+    determination_id: int, session: SessionDep, context: ContextDep, _refreshed: RefreshDep
+) -> schemas.ComplianceTrend:
+    """The share of its devices compliant over time, replayed from the history (what the
+    dashboard's chart draws)."""
+    return trend.trend(session, determination_id, now=context.clock.now())
+
+
+@router.get(
     "/determinations/{determination_id}/impact",
     responses=problems(404),
     **guarded(Permission.read),
@@ -90,3 +103,14 @@ def device_compliance(
 ) -> schemas.DeviceCompliance:
     """The device's status per determination and its overall verdict (``compliant``)."""
     return reads.device_compliance(session, device_id)
+
+
+@router.get(
+    "/devices/{device_id}/state",
+    responses=problems(404),
+    **guarded(Permission.read),
+)
+def device_state(device_id: str, session: SessionDep) -> schemas.DeviceReported:
+    """What the device last reported (policy version applied, installed apps, its latest
+    reports and events) and the latest policy version issued to it."""
+    return devices.reported_state(session, device_id)

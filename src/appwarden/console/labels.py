@@ -82,3 +82,39 @@ def target_value(target: dict[str, Any]) -> str:
 def when(moment: Any) -> str:
     """A time as pages show it (UTC), or an empty string."""
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+#: A device's platform, ownership, state and overall verdict.
+PLATFORMS = {"android": N_("Android"), "ios": N_("iOS")}
+OWNERSHIPS = {
+    "corporate": N_("corporate"),
+    "byod": N_("personal (BYOD)"),
+    "contractor": N_("contractor"),
+}
+DEVICE_STATES = {"active": N_("active"), "lost": N_("lost"), "retired": N_("retired")}
+VERDICTS = {
+    "compliant": N_("compliant"),
+    "non_compliant": N_("not compliant"),
+    "unreachable": N_("unreachable"),
+    "unjudged": N_("not judged yet"),
+}
+#: What a device reported doing.
+EVENT_KINDS = {
+    "removed": N_("removed"),
+    "install_blocked": N_("blocked an install"),
+    "user_notified": N_("notified its user"),
+}
+
+
+def event_kind(kind: str) -> str:
+    """A device event's words, or its code for a kind this console does not know."""
+    return EVENT_KINDS.get(kind, kind)
+
+
+#: Why a waiver may be granted: the closed list.
+WAIVER_REASONS = {
+    "law_enforcement": N_("law enforcement"),
+    "national_security": N_("national security"),
+    "security_research": N_("security research"),
+    "official_communications": N_("official communications"),
+}

@@ -67,12 +67,12 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _layout(request: Request, principal: Principal | None) -> dict[str, Any]:
+def _layout(request: Request, principal: Principal | None, page: str | None) -> dict[str, Any]:
     state = request.app.state
     assets: Assets = state.console_assets
     items: list[NavItem] = state.console_nav
     language = i18n.language_of(request)
-    back = quote(here(request), safe="")
+    back = quote(page or here(request), safe="")
     return {
         "lang": language,
         "languages": [
@@ -94,12 +94,15 @@ def render(
     *,
     status: int = 200,
     principal: Principal | None = None,
+    page: str | None = None,
     **values: Any,
 ) -> HTMLResponse:
-    """The page ``template`` in the request's language, in the shared layout."""
+    """The page ``template`` in the request's language, in the shared layout. ``page``: the
+    address of what is shown, where it is not the request's (a form's answer shown at the
+    address it was posted to), for the language switch to come back to."""
     principal = principal or current_principal(request)
     environment: Environment = request.app.state.console_templates
-    context = {**_layout(request, principal), **values}
+    context = {**_layout(request, principal, page), **values}
     token = i18n.current.set(i18n.translator(request))
     try:
         body = environment.get_template(template).render(context)

@@ -18,6 +18,7 @@ from appwarden.api.problems import problems
 from appwarden.audit.service import Acting
 from appwarden.auth.roles import Permission
 from appwarden.auth.service import Principal
+from appwarden.compliance.devices import Verdict, verdict_clause
 from appwarden.fleet import enrollment, service
 from appwarden.fleet.models import EnrollmentToken
 from appwarden.fleet.reads import device_detail, device_read, group_read
@@ -197,11 +198,17 @@ def list_devices(
     platform: Platform | None = None,
     ownership: Ownership | None = None,
     state: DeviceState | None = None,
+    compliance: Annotated[
+        Verdict | None, Query(description="Overall verdict; unjudged: never judged yet.")
+    ] = None,
 ) -> Page[DeviceRead]:
-    """Devices, in order of enrollment, filtered by group, platform, ownership or state."""
+    """Devices, in order of enrollment, filtered by group, platform, ownership, state or
+    overall compliance."""
     query = service.devices_query(
         session, group_id=group_id, platform=platform, ownership=ownership, state=state
     )
+    if compliance is not None:
+        query = query.where(verdict_clause(compliance))
     rows, total = paginate(session, query, page)
     items = [device_read(d) for d in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -10,10 +10,30 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from appwarden.console.nav import NavItem
-from appwarden.console.pages import apps, assessment, audit, decide, determinations, home, sign_in
+from appwarden.console.pages import (
+    apps,
+    assessment,
+    audit,
+    decide,
+    determinations,
+    devices,
+    draft,
+    groups,
+    home,
+    reply,
+    sign_in,
+    waivers,
+)
 
 #: Pages in the navigation, in its order.
-NAVIGATION: list[NavItem] = [home.NAV, apps.NAV, determinations.NAV, audit.NAV]
+NAVIGATION: list[NavItem] = [
+    home.NAV,
+    apps.NAV,
+    determinations.NAV,
+    devices.NAV,
+    groups.NAV,
+    audit.NAV,
+]
 
 ROUTERS: list[APIRouter] = [
     sign_in.router,
@@ -21,7 +41,13 @@ ROUTERS: list[APIRouter] = [
     apps.router,
     apps.upload_router,
     assessment.router,
+    draft.router,
     determinations.router,
+    # Before decide's /determinations/{id}/{action}: their paths would match it.
+    waivers.router,
+    reply.router,
     decide.router,
+    devices.router,
+    groups.router,
     audit.router,
 ]

@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appwarden.auth.roles import Permission
+from appwarden.auth.roles import Permission, allows
 from appwarden.auth.service import Principal
 from appwarden.catalog import service
 from appwarden.console.access import allowed
@@ -146,4 +146,5 @@ def assessment_page(request: Request, principal: Reader, assessment_id: int) -> 
         protections=PROTECTIONS,
         categories=CATEGORIES,
         chart=request.app.state.console_assets.url("chart"),
+        may_draft=allows(principal.role, Permission.propose),
     )

@@ -8,7 +8,7 @@ duties are checked there. A refusal shows the page again with the reason; nothin
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from starlette.requests import Request
@@ -25,6 +25,7 @@ from appwarden.console.pages.determinations import (
     detail_values,
     slug,
 )
+from appwarden.console.refusals import Refusal, explain
 from appwarden.console.rendering import render
 from appwarden.console.sessions import context_of
 from appwarden.decisions.lifecycle import lifecycle
@@ -48,14 +49,25 @@ class ActionForbidden(ConsoleError):
     detail = N_("Your role may not take this action. Nothing was changed.")
 
 
-def _refused(
-    request: Request, principal: Principal, determination_id: int, status: int, reason: str
+def refused(
+    request: Request,
+    principal: Principal,
+    determination_id: int,
+    status: int,
+    refusal: Refusal,
+    **form: Any,
 ) -> Response:
+    """The determination page again, saying why nothing changed (``form``: what the user
+    had typed into the form that was refused, to fill it in again)."""
     values = detail_values(request, principal, determination_id)
     return render(
         request, "determination.html", status=status, principal=principal, done=None,
-        refusal=reason, **values,
+        refusal=refusal, form=form, page=f"/determinations/{determination_id}", **values,
     )  # fmt: skip
+
+
+def refusal_of(request: Request, error: DomainError) -> Refusal:
+    return explain(error, translator(request))
 
 
 @router.post("/determinations/{determination_id}/{action}")
@@ -77,7 +89,7 @@ def take_action(
     note = note.strip()
     if len(note) > NOTE_LIMIT:
         reason = _("The note is too long: at most %(limit)s characters.") % {"limit": NOTE_LIMIT}
-        return _refused(request, principal, determination_id, 422, reason)
+        return refused(request, principal, determination_id, 422, Refusal(reason))
     context = context_of(request)
     fields = TransitionRequest(note=note or None, reply_considered=reply_considered)
     try:
@@ -87,6 +99,8 @@ def take_action(
     except NotFound:
         raise DeterminationNotFound from None
     except DomainError as error:
-        return _refused(request, principal, determination_id, error.status, error.detail)
+        return refused(
+            request, principal, determination_id, error.status, refusal_of(request, error)
+        )
     target = f"/determinations/{determination_id}?done={slug(name)}"
     return RedirectResponse(target, status_code=303)

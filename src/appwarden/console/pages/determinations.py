@@ -21,6 +21,7 @@ from appwarden.audit.models import AuditEvent
 from appwarden.auth.roles import Permission, allows
 from appwarden.auth.service import Principal
 from appwarden.console import compliance, labels
+from appwarden.console import filters as form_filters
 from appwarden.console.access import allowed
 from appwarden.console.errors import ConsoleError
 from appwarden.console.i18n import N_
@@ -41,11 +42,16 @@ FORM_ACTIONS = ("propose", "send_notice", "approve", "approve_interim", "confirm
 #: Actions after which the vendor's reply must be declared considered, if there is one.
 CONSIDER_REPLY = ("approve", "confirm")
 AUDIT_SHOWN = 50
+#: What the page says was done by the other forms (waivers, the vendor's reply).
+DONE_ELSEWHERE = {
+    "waiver_requested": N_("Waiver requested"),
+    "waiver_approved": N_("Waiver approved"),
+    "waiver_revoked": N_("Waiver revoked"),
+    "reply_recorded": N_("Vendor reply recorded"),
+    "drafted": N_("Draft written"),
+}
 
 Reader = Annotated[Principal, allowed(Permission.read)]
-StatusFilter = Annotated[Status | None, Query()]
-ActionFilter = Annotated[str | None, Query(pattern="^(ban|block|allow|monitor)$")]
-KindFilter = Annotated[str | None, Query(pattern="^(app|pattern|publisher|signer)$")]
 
 
 class DeterminationNotFound(ConsoleError):
@@ -62,11 +68,15 @@ def slug(action: str) -> str:
 def list_page(
     request: Request,
     principal: Reader,
-    status: StatusFilter = None,
-    action: ActionFilter = None,
-    target_kind: KindFilter = None,
+    status_filter: Annotated[str, Query(alias="status", max_length=32)] = "",
+    action_filter: Annotated[str, Query(alias="action", max_length=32)] = "",
+    kind_filter: Annotated[str, Query(alias="target_kind", max_length=32)] = "",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
+    chosen = form_filters.choice(status_filter, [s.value for s in Status])
+    status = Status(chosen) if chosen else None
+    action = form_filters.choice(action_filter, labels.ACTIONS)
+    target_kind = form_filters.choice(kind_filter, labels.TARGET_KINDS)
     context = context_of(request)
     now = context.clock.now()
     stmt = service.query(now=now, status=status, action=action, target_kind=target_kind)
@@ -147,6 +157,15 @@ def detail_values(request: Request, principal: Principal, determination_id: int)
         "consider_reply": CONSIDER_REPLY,
         "slug": slug,
         "twins": [f"GET {base}", f"GET {base}/compliance"],
+        "me": principal.actor,
+        "may_request_waiver": detail.status == "in_force"
+        and allows(principal.role, Permission.request_waiver),
+        "may_decide_waivers": allows(principal.role, Permission.approve_waiver),
+        "may_record_reply": detail.notice is not None
+        and detail.reply is None
+        and detail.status in ("notice", "in_force")
+        and allows(principal.role, Permission.propose),
+        "waiver_max_days": context.settings.waiver_max_days,
         **offer,
     }
 
@@ -162,8 +181,12 @@ def detail_page(
     compliance.refresh(request, background)
     values = detail_values(request, principal, determination_id)
     done_action = (done or "").replace("-", "_")
-    done_label = labels.TRANSITIONS.get(done_action) if done_action in FORM_ACTIONS else None
+    done_label = (
+        labels.TRANSITIONS.get(done_action)
+        if done_action in FORM_ACTIONS
+        else DONE_ELSEWHERE.get(done_action)
+    )
     return render(
         request, "determination.html", principal=principal, done=done_label, refusal=None,
-        **values,
+        form={}, **values,
     )  # fmt: skip

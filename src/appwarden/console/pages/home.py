@@ -1,11 +1,12 @@
-"""The dashboard (``/``): determinations in force with the compliance of each (a chart and
+"""The dashboard (``/``): determinations in force with the compliance of each (charts and
 the same figures as a table), stragglers, waivers expiring soon, reviews due.
 
-The compliance part refreshes itself every 5 s with htmx (``/dashboard/compliance``);
-without JavaScript the page shows the same figures as of its loading. JSON twins:
-``GET /api/v1/determinations?status=in_force``, ``GET
-/api/v1/determinations/{id}/compliance``, ``GET /api/v1/waivers?state=active`` and ``GET
-/api/v1/determinations/due-for-review``.
+Compliance shows twice: devices by status now, and the share compliant over time (replayed
+from the append-only history). The compliance part refreshes itself every 5 s with htmx
+(``/dashboard/compliance``); without JavaScript the page shows the same figures as of its
+loading. JSON twins: ``GET /api/v1/determinations?status=in_force``, ``GET
+/api/v1/determinations/{id}/compliance`` and ``.../compliance/trend`` (the chart over
+time), ``GET /api/v1/waivers?state=active`` and ``GET /api/v1/determinations/due-for-review``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from starlette.responses import RedirectResponse, Response
 
 from appwarden.auth.roles import Permission
 from appwarden.auth.service import Principal
-from appwarden.compliance.schemas import Straggler
+from appwarden.compliance import trend
+from appwarden.compliance.schemas import ComplianceTrend, Straggler
 from appwarden.console import compliance, i18n, labels
 from appwarden.console.access import allowed
 from appwarden.console.i18n import N_
@@ -48,6 +50,7 @@ class Row:
     id: int
     title: str
     share: compliance.Share
+    trend: ComplianceTrend
 
 
 def _in_force(request: Request) -> tuple[list[Row], list[tuple[Row, Straggler]]]:
@@ -55,8 +58,8 @@ def _in_force(request: Request) -> tuple[list[Row], list[tuple[Row, Straggler]]]
     now = context.clock.now()
     with context.reading() as session:
         found = session.scalars(decisions.query(now=now, status=Status.in_force)).all()
-        rows = [Row(d.id, d.title, compliance.share(session, d.id, request=request))
-                for d in found]  # fmt: skip
+        rows = [Row(d.id, d.title, compliance.share(session, d.id, request=request),
+                    trend.trend(session, d.id, now=now)) for d in found]  # fmt: skip
     late = [(row, s) for row in rows for s in row.share.figures.stragglers]
     late.sort(key=lambda pair: (pair[1].since, pair[1].device_id))
     return rows, late[:SHOWN]
@@ -76,10 +79,23 @@ def _chart(rows: list[Row]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _trend_chart(rows: list[Row]) -> dict[str, Any]:
+    """The share compliant over time, per determination: points (ms since the epoch, %)."""
+    return {
+        "axis": i18n.gettext_current(N_("Share of devices compliant, per cent")),
+        "datasets": [
+            {"label": f"{row.id}. {row.title}"[:60],
+             "points": [[int(p.at.timestamp() * 1000), p.percent] for p in row.trend.points]}
+            for row in rows
+        ],
+    }  # fmt: skip
+
+
 def _compliance_values(request: Request) -> dict[str, Any]:
     rows, late = _in_force(request)
     now = labels.when(context_of(request).clock.now())
-    return {"rows": rows, "stragglers": late, "labels": labels, "chart": _chart, "as_of": now}
+    return {"rows": rows, "stragglers": late, "labels": labels, "chart": _chart,
+            "trend_chart": _trend_chart, "as_of": now}  # fmt: skip
 
 
 def _soon(request: Request) -> dict[str, Any]:
