@@ -132,7 +132,7 @@ def test_every_export_carries_the_unexpressible_targets(kind: str) -> None:
 
 
 def test_a_hostile_scope_name_cannot_break_a_comment_line() -> None:
-    hostile = lists(scope="a\n$INCLUDE /etc/passwd")
+    hostile = lists(scope="a\n$INCLUDE /etc/passwd\x00")
     text = builder("rpz")(hostile).content.decode()
     assert dns.zone.from_text(text, origin="rpz.appwarden.")
     assert (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import plistlib
 
 from appwarden.exports.model import Export, ScopeLists
-from appwarden.exports.naming import slug, stable_uuid
+from appwarden.exports.naming import one_line, slug, stable_uuid
 
 PAYLOAD_TYPE = "com.apple.applicationaccess"
 IDENTIFIER = "appwarden.exports"
@@ -44,9 +44,9 @@ def build_profile(lists: ScopeLists) -> Export:
         "PayloadVersion": 1,
         "PayloadIdentifier": identifier,
         "PayloadUUID": stable_uuid(identifier, str(payload["PayloadUUID"])),
-        "PayloadDisplayName": f"AppWarden: apps restricted in {lists.scope}",
+        "PayloadDisplayName": f"AppWarden: apps restricted in {one_line(lists.scope)}",
         "PayloadDescription": (
-            f"Apps restricted by the determinations in force for {lists.scope}."
+            f"Apps restricted by the determinations in force for {one_line(lists.scope)}."
         ),
         "PayloadScope": "System",
         "PayloadContent": [payload],
