@@ -13,6 +13,7 @@ from appwarden.cli import (
     compliance,
     decisions,
     demo,
+    export,
     fleet,
     server,
     sim,
@@ -47,6 +48,7 @@ app.add_typer(fleet.devices, name="devices")
 app.command("agent")(sim.agent)
 app.command("simulate")(sim.simulate)
 app.command("drill")(sim.drill)
+app.command("export")(export.export)
 
 
 @app.command()
