@@ -104,6 +104,16 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         running.stop()
 
 
+def _wait_for_fleet(flow: dict[str, Any]) -> None:
+    """Until every simulated device is enrolled (the module's server may be new: pytest
+    sets module fixtures up again when tests of other modules ran in between)."""
+    deadline = time.monotonic() + 120
+    while _enrolled(flow) < DEVICES:
+        assert flow["simulator"].poll() is None, (flow["folder"] / "simulator.log").read_text()
+        assert time.monotonic() < deadline, "the simulated fleet did not enroll in 120 s"
+        time.sleep(0.5)
+
+
 def _enrolled(flow: dict[str, Any]) -> int:
     headers = {"Authorization": f"Bearer {flow['people']['olu_token']}"}
     answer = httpx.get(f"{flow['url']}/api/v1/devices?limit=1", headers=headers, timeout=60)
@@ -157,11 +167,7 @@ def test_upload_propose_approve_fleet_complies_auditor_verifies(
 ) -> None:
     for analyst in open_visit(browser, flow["url"], WIDTH):
         number = _analyst_drafts_and_proposes(analyst)
-    deadline = time.monotonic() + 120
-    while _enrolled(flow) < DEVICES:  # the whole fleet attached, holding the app, first
-        assert flow["simulator"].poll() is None, (flow["folder"] / "simulator.log").read_text()
-        assert time.monotonic() < deadline, "the simulated fleet did not enroll in 120 s"
-        time.sleep(0.5)
+    _wait_for_fleet(flow)  # the whole fleet attached, holding the app, first
 
     for approver in open_visit(browser, flow["url"], WIDTH):
         _approver_approves(approver, flow["people"]["totp"], number)
@@ -220,6 +226,7 @@ def test_fleet_pages_and_a_waiver_request(
 ) -> None:
     """The operator reads devices and groups, and requests a waiver for one device, in
     English then French, at both widths."""
+    _wait_for_fleet(flow)
     number = _in_force(flow, f"Other app at {width} px")
     for visit in open_visit(browser, flow["url"], width):
         page = visit.page
