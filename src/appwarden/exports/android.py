@@ -6,10 +6,7 @@ the scope; in allow-list mode ``playStoreMode: WHITELIST`` with the allowed apps
 
 from __future__ import annotations
 
-import json
-
-from appwarden.exports.model import Export, ScopeLists
-from appwarden.exports.naming import slug
+from appwarden.exports.model import Export, ScopeLists, json_export
 
 #: ApplicationPolicy: "The maximum number of applications that you can specify per
 #: policy is 3,000."
@@ -39,13 +36,4 @@ def policy_document(lists: ScopeLists) -> tuple[dict[str, object], list[str]]:
 
 
 def build_policy(lists: ScopeLists) -> Export:
-    document, warnings = policy_document(lists)
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    return Export(
-        kind="amapi",
-        scope=lists.scope,
-        filename=f"appwarden-{slug(lists.scope)}-amapi.json",
-        media_type="application/json",
-        content=text.encode("utf-8"),
-        warnings=(*lists.warnings, *warnings),
-    )
+    return json_export("amapi", lists, *policy_document(lists))

@@ -12,11 +12,9 @@ Assign the created policies to the Azure AD group that matches the scope.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from appwarden.exports.model import Export, ScopeLists
-from appwarden.exports.naming import slug
+from appwarden.exports.model import Export, ScopeLists, json_export
 
 MAX_RESTRICTED_APPS = 100
 MAX_COMPLIANT_APPS = 10000
@@ -99,13 +97,4 @@ def batch_document(lists: ScopeLists) -> tuple[dict[str, Any], list[str]]:
 
 
 def build_batch(lists: ScopeLists) -> Export:
-    document, warnings = batch_document(lists)
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-    return Export(
-        kind="intune",
-        scope=lists.scope,
-        filename=f"appwarden-{slug(lists.scope)}-intune.json",
-        media_type="application/json",
-        content=text.encode("utf-8"),
-        warnings=(*lists.warnings, *warnings),
-    )
+    return json_export("intune", lists, *batch_document(lists))

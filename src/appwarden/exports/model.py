@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from appwarden.exports.naming import slug
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,19 @@ class Export:
     media_type: str
     content: bytes
     warnings: tuple[str, ...] = ()
+
+
+def json_export(
+    kind: str, lists: ScopeLists, document: dict[str, Any], warnings: list[str]
+) -> Export:
+    """A JSON export of ``document`` for the scope: indented, keys sorted, with the scope's
+    warnings before the export's own."""
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return Export(
+        kind=kind,
+        scope=lists.scope,
+        filename=f"appwarden-{slug(lists.scope)}-{kind}.json",
+        media_type="application/json",
+        content=text.encode("utf-8"),
+        warnings=(*lists.warnings, *warnings),
+    )

@@ -4,6 +4,7 @@ names and vetting's endpoints) and build it. Reads only: nothing is written."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -110,11 +111,4 @@ def export(
     result = build(scope_lists(session, scope, now=now))
     if certificate_pem is None or key_pem is None:
         return result
-    return Export(
-        kind=result.kind,
-        scope=result.scope,
-        filename=result.filename,
-        media_type=result.media_type,
-        content=sign(result.content, certificate_pem, key_pem),
-        warnings=result.warnings,
-    )
+    return replace(result, content=sign(result.content, certificate_pem, key_pem))
