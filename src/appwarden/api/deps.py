@@ -71,6 +71,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def client_address(request: Request) -> str:
+    """The client's address as refusals and rate limits record it."""
     return (request.client.host if request.client else "unknown")[:64]
 
 

@@ -17,6 +17,7 @@ import hmac
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from appwarden.api.deps import client_address
 from appwarden.audit.refusals import CSRF_REFUSED, Refusal
 from appwarden.console.errors import CsrfRefused
 from appwarden.console.sessions import (
@@ -51,7 +52,7 @@ async def check_csrf(request: Request) -> None:
         value = form.get(FIELD)
         sent = value if isinstance(value, str) else None
     if not bound or not sent or not hmac.compare_digest(sent, token_for(bound)):
-        address = (request.client.host if request.client else "unknown")[:64]
+        address = client_address(request)
         refusal = Refusal(
             actor=f"address:{address}",
             action=CSRF_REFUSED,

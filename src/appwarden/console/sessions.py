@@ -19,7 +19,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from appwarden.api.deps import Context
+from appwarden.api.deps import Context, client_address
 from appwarden.audit import service as audit
 from appwarden.auth import service as auth
 from appwarden.auth.service import Principal
@@ -125,7 +125,7 @@ def sign_in(
     except DomainError as refused:
         with context.sessions() as session, session.begin():
             auth.record_failure(session, clock=clock, username=username)
-        address = (request.client.host if request.client else "unknown")[:64]
+        address = client_address(request)
         context.refusals.record(
             auth.sign_in_refusal(username=username, error=refused, address=address, via="console")
         )

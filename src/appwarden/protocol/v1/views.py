@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from appwarden.api.deps import Context, ContextDep
+from appwarden.api.deps import Context, ContextDep, client_address
 from appwarden.api.problems import problems
 from appwarden.audit.refusals import ENROLLMENT_REFUSED, Refusal
 from appwarden.enforcement.service import Current, current_version, document, stored_version
@@ -53,7 +53,7 @@ async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
 
     Concurrent enrollments are written in batches (see
     :mod:`~appwarden.protocol.v1.enrolling`); each answers for itself."""
-    address = (request.client.host if request.client else "unknown")[:64]
+    address = client_address(request)
     try:
         checked = Attempt(
             address,
