@@ -102,6 +102,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.state.distributor = Distributor(app.state.context)
     app.state.device_writes = DeviceWrites(app.state.context)
+    app.state.distributor.busy = app.state.device_writes.busy
     app.state.enroller = Enroller(app.state.context)
     install_problem_handlers(app)
     # Routes are matched in order: the fleet's hot paths (device protocol, health) first,

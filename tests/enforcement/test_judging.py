@@ -57,3 +57,37 @@ def test_a_ban_in_force_makes_its_devices_pending_without_a_read(make_env: MakeE
         phones[1].id: "pending",
         phones[2].id: "pending",
     }
+
+
+def test_while_reports_pour_in_the_judging_waits_but_not_for_ever(make_env: MakeEnv) -> None:
+    """During a propagation the devices are about to be judged by their own reports; the
+    periodic judging holds back, for at most one more interval."""
+    env = make_env(judge_interval_s=0.2)
+    distributor = env.client.app.state.distributor  # type: ignore[attr-defined]
+    asked: list[bool] = []
+
+    def always_busy() -> bool:
+        asked.append(True)
+        return True
+
+    distributor.busy = always_busy
+    who, catalog = actors(env), seed_catalog(env)
+    phones = [Phone(env, who) for _ in range(2)]
+    for phone in phones:
+        ok(phone.report({TIKTOK: None}))
+    number = reach(env, who, catalog, "in_force_interim", target=APP_TARGET)
+    found = _wait_for(env, 2)  # judged all the same, once it had waited its interval
+    assert sorted(found) == sorted((p.id, number, "pending") for p in phones)
+    assert asked  # it did ask, and held back first
+
+
+def test_the_device_writer_is_busy_while_it_records_reports(make_env: MakeEnv) -> None:
+    env = make_env()
+    writes = env.client.app.state.device_writes  # type: ignore[attr-defined]
+    who = actors(env)
+    phone = Phone(env, who)
+    phone.policy()
+    assert not writes.busy()  # signed requests alone are not reports
+    ok(phone.report({TIKTOK: None}))
+    assert writes.busy(within_s=3600)
+    assert not writes.busy(within_s=0)

@@ -163,3 +163,40 @@ def test_reading_the_policy_compiles_nothing_until_the_clock_changes_it(
     lapsed = ok(_get(phone, "/v1/policy"))
     assert lapsed["policy"]["banned"] == [] and lapsed["version"] == banned["version"] + 1
     assert compiled == [phone.id]
+
+
+def test_a_re_parked_long_poll_is_confirmed_without_reading_the_database(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from appwarden.protocol.v1 import views
+
+    who, catalog = actors(env), seed_catalog(env)
+    phone = Phone(env, who, "government-issued")
+    first = ok(_get(phone, "/v1/policy"))
+    poll = Poll(phone, first["etag"], 120)
+    poll.start()
+    _until_parked(env, 1)
+    reach(env, who, catalog, "in_force", target=APP_TARGET)
+    banned = ok(poll.result())
+    assert _distributor(env).known_enabled
+
+    reads: list[str] = []
+    real = views._read  # noqa: SLF001 - counted, not replaced
+
+    def counting(context: Any, documents: Any, device: Any) -> Any:
+        reads.append(device.id)
+        return real(context, documents, device)
+
+    monkeypatch.setattr(views, "_read", counting)
+    again = _get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{banned["etag"]}"'})
+    assert again.status_code == 304 and reads == []  # the distributor told it the version
+
+    stale = _get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{first["etag"]}"'})
+    assert ok(stale) == banned and reads == [phone.id]  # an ETag it does not confirm: read
+
+    env.clock.advance(timedelta(days=91))  # the ban lapses: the known entry confirms nothing
+    lapsed = ok(_get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{banned["etag"]}"'}))
+    assert lapsed["policy"]["banned"] == [] and lapsed["version"] == banned["version"] + 1
+    assert reads == [phone.id, phone.id]

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import cast
@@ -32,6 +34,8 @@ from appwarden.protocol.v1.signing import SignedRequest, authenticate_many
 log = logging.getLogger(__name__)
 #: Requests recorded in one transaction at most.
 MAX_BATCH = 500
+#: Seconds after its last state report during which the writer counts as busy.
+BUSY_S = 1.0
 
 Outcome = Device | StateAccepted | BaseException
 
@@ -55,6 +59,14 @@ class DeviceWrites:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limiter = CapacityLimiter(1)
         self.batches = 0  # how many transactions (tests and logs)
+        self._last_reports = -math.inf  # time.monotonic() of the last batch with reports
+
+    def busy(self, within_s: float = BUSY_S) -> bool:
+        """Whether state reports are being recorded: some recorded in the last
+        ``within_s`` seconds, or some waiting in the queue."""
+        if time.monotonic() - self._last_reports < within_s:
+            return True
+        return any(job.report is not None for job in self._queue)
 
     async def authenticate(self, signed: SignedRequest) -> Device:
         return cast(Device, await self._submit(_Job(signed=signed)))
@@ -132,4 +144,6 @@ class DeviceWrites:
             for index, answer in zip(reporting, answers, strict=True):
                 outcomes[index] = answer
         self.batches += 1
+        if reports:
+            self._last_reports = time.monotonic()
         return [o if o is not None else DomainError("not recorded") for o in outcomes]

@@ -1,5 +1,6 @@
-"""Long-polls parked in this process, by device id, and the policy documents they answer
-with, cached by content hash.
+"""Long-polls parked in this process, by device id; the policy documents they answer
+with, cached by content hash; and the newest version this process has distributed to each
+device, so that a long-poll re-parking after a wake-up need not read the database.
 
 A parked request holds one small :class:`Waiter` and no thread or database connection.
 A wake-up carries the device's new version and ETag, so with the document cached here the
@@ -13,8 +14,9 @@ import asyncio
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from appwarden.enforcement.service import Current
@@ -109,3 +111,49 @@ class Documents:
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return body
+
+
+class Known:
+    """The newest version each device was told of by this process's distributor, and when
+    the clock changes it (``next_change_at``).
+
+    After a ban every device re-parks its long-poll with the ETag it was just woken with.
+    Reading the database to confirm that ETag costs more than the rest of the long-poll;
+    this map confirms it instead. It only ever *confirms* an ETag: a device holding one the
+    map does not know (newer, older, or after a restart of this process) is read from the
+    database as before. A change committed but not yet distributed here makes the entry
+    stale for a moment; the long-poll is parked before the map is read, so the wake-up that
+    follows reaches it. An entry whose ``next_change_at`` has passed confirms nothing.
+
+    Touched only on the event loop (by :meth:`Distributor._wake_changed
+    <appwarden.protocol.v1.wakeups.Distributor._wake_changed>` and the policy route).
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[int, str, datetime | None]] = {}
+        self._etags: dict[str, str] = {}  # one string per distinct ETag, not one per device
+
+    def update(self, rows: Iterable[tuple[str, Current, datetime | None]]) -> None:
+        """Record distributed versions; an older version never replaces a newer one."""
+        items, etags = self._items, self._etags
+        for device_id, current, until in rows:
+            held = items.get(device_id)
+            if held is None or held[0] <= current.version:
+                etag = etags.setdefault(current.etag, current.etag)
+                items[device_id] = (current.version, etag, until)
+
+    def confirm(
+        self, device_id: str, etag_matches: Callable[[str], bool], now: datetime
+    ) -> Current | None:
+        """The device's known current version if ``etag_matches`` its ETag and the clock
+        has not changed it; otherwise None (ask the database)."""
+        held = self._items.get(device_id)
+        if held is None:
+            return None
+        version, etag, until = held
+        if (until is not None and until <= now) or not etag_matches(etag):
+            return None
+        return Current(version, etag)
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, cast
 
 from cryptography.exceptions import InvalidSignature
@@ -122,10 +123,16 @@ async def read_signed_request(request: Request) -> SignedRequest:
     )
 
 
+@lru_cache(maxsize=1 << 17)
+def _public_key(public_key_b64: str) -> Ed25519PublicKey:
+    """A device's key, loaded once: every request it sends is verified with it. Keyed by
+    the key itself, so a revoked or replaced key is simply never asked for again."""
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+
+
 def _verify(public_key_b64: str, signature: bytes, message: bytes) -> bool:
     try:
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
-        key.verify(signature, message)
+        _public_key(public_key_b64).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True

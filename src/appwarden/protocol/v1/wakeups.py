@@ -23,6 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from types import FrameType
 from typing import Any, Literal
 
@@ -38,13 +39,15 @@ from appwarden.enforcement.reconcile import BATCH, reconcile
 from appwarden.enforcement.service import Current, document
 from appwarden.enforcement.versions import CHANNEL, ISSUED, generation
 from appwarden.fleet.membership import chunks
-from appwarden.protocol.v1.parking import Documents, Parked
+from appwarden.protocol.v1.parking import Documents, Known, Parked
 from appwarden.protocol.v1.signing import prune_nonces
 
 log = logging.getLogger(__name__)
 Mode = Literal["notify", "poll", "local"]
 _RETRY_S = 1.0
 JUDGE_CHUNK = 250
+#: While device writes are busy, the periodic judging looks again this often (seconds).
+JUDGE_BACKOFF_S = 1.0
 
 
 def mode_for(context: Context) -> Mode:
@@ -66,12 +69,20 @@ class Distributor:
         self.parked = Parked()
         self.documents = Documents()
         self.mode: Mode = mode_for(context)
+        self.known = Known()
+        # The map of known versions stands in for a database read only where every change
+        # reaches this process's distributor: background reconcile on, and wake-ups from
+        # other processes (NOTIFY or polling), not just this one's.
+        self.known_enabled = context.settings.reconcile and self.mode in ("notify", "poll")
         self.last_seen = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._signal: asyncio.Event | None = None
         self._reconcile_due = True
         self._check_due = False
         self._tasks: list[asyncio.Task[None]] = []
+        #: Whether device reports are being recorded right now (set by the app to its
+        #: :meth:`DeviceWrites.busy <appwarden.protocol.v1.batching.DeviceWrites.busy>`).
+        self.busy: Callable[[], bool] = lambda: False
         self.listening = threading.Event()  # PostgreSQL LISTEN is in place (tests wait on it)
         event.listen(context.sessions, "after_commit", self._after_commit)
 
@@ -151,6 +162,7 @@ class Distributor:
         next_sweep = loop.time()
         judge_s = settings.judge_interval_s
         next_judge = loop.time() + judge_s
+        judge_late = 0.0  # when a judging that waited for a quiet moment first fell due
         first = True
         assert self._signal is not None  # noqa: S101 - started
         while True:
@@ -179,9 +191,16 @@ class Distributor:
                 if settings.reconcile and loop.time() >= next_judge:
                     # Bookkeeping, on its own clock: a device that reports is judged by
                     # its report; this catches the silent ones (pending, unreachable)
-                    # and sends the webhooks, without competing with a propagation.
+                    # and sends the webhooks. While reports pour in (a propagation), it
+                    # waits: those devices are about to be judged by their own reports,
+                    # and judging them twice would slow the reports down. It waits at
+                    # most one more interval.
+                    judge_late = judge_late or loop.time()
+                    if self.busy() and loop.time() - judge_late < judge_s:
+                        next_judge = loop.time() + min(JUDGE_BACKOFF_S, judge_s)
+                        continue
                     await asyncio.to_thread(self._judge)
-                    next_judge = loop.time() + judge_s
+                    next_judge, judge_late = loop.time() + judge_s, 0.0
             except Exception:  # noqa: BLE001 - keep distributing; the database may come back
                 log.exception("policy distribution failed; retrying")
                 self._reconcile_due = True
@@ -228,27 +247,36 @@ class Distributor:
         with self.context.sessions() as session, session.begin():
             return generation(session)
 
-    def _changed_since(self, seen: int) -> tuple[int, list[tuple[str, Current | None]]]:
-        """The generation now and the devices changed after ``seen``, with their version."""
-        with self.context.sessions() as session, session.begin():
+    def _changed_since(self, seen: int) -> tuple[int, list[tuple[str, Current, datetime | None]]]:
+        """The generation now and the devices changed after ``seen``: their version and
+        when the clock changes it. A read-only transaction: on SQLite it takes no write
+        lock, so polling every 100 ms does not queue behind device writes."""
+        with self.context.reading() as session, session.begin():
             value = generation(session)
-            if value <= seen or not len(self.parked):
+            if value <= seen or not (len(self.parked) or self.known_enabled):
                 return value, []
             table = DevicePolicyVersion
-            query = select(table.device_id, table.version, table.etag).where(table.seq > seen)
-            changed = [(r.device_id, Current(r.version, r.etag)) for r in session.execute(query)]
-            for etag in {c.etag for _d, c in changed}:  # woken polls answer from the cache
+            query = select(table.device_id, table.version, table.etag, table.next_change_at).where(
+                table.seq > seen
+            )
+            changed = [
+                (r.device_id, Current(r.version, r.etag), r.next_change_at)
+                for r in session.execute(query)
+            ]
+            for etag in {c.etag for _d, c, _u in changed}:  # woken polls answer from the cache
                 if self.documents.get(etag) is None:
                     stored = document(session, etag)
                     if stored is not None:
                         self.documents.put(etag, stored)
-            return value, list(changed)
+            return value, changed
 
     async def _wake_changed(self) -> None:
-        value, device_ids = await asyncio.to_thread(self._changed_since, self.last_seen)
+        value, changed = await asyncio.to_thread(self._changed_since, self.last_seen)
         if value > self.last_seen:
             self.last_seen = value
-            woken = self.parked.wake(device_ids)
+            if self.known_enabled:
+                self.known.update(changed)
+            woken = self.parked.wake((device_id, current) for device_id, current, _u in changed)
             if woken:
                 log.info("policy generation %d: woke %d long-polls", value, woken)
 
