@@ -165,7 +165,7 @@ def test_reading_the_policy_compiles_nothing_until_the_clock_changes_it(
     assert compiled == [phone.id]
 
 
-def test_a_re_parked_long_poll_is_confirmed_without_reading_the_database(
+def test_check_ins_after_a_ban_answer_without_a_database_read_of_their_own(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from datetime import timedelta
@@ -194,9 +194,50 @@ def test_a_re_parked_long_poll_is_confirmed_without_reading_the_database(
     assert again.status_code == 304 and reads == []  # the distributor told it the version
 
     stale = _get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{first["etag"]}"'})
-    assert ok(stale) == banned and reads == [phone.id]  # an ETag it does not confirm: read
+    assert ok(stale) == banned and reads == []  # an older ETag: the newer one, from memory
+    plain = _get(phone, "/v1/policy", **{"If-None-Match": f'"{banned["etag"]}"'})
+    assert plain.status_code == 304 and reads == []  # read with the signature check
 
-    env.clock.advance(timedelta(days=91))  # the ban lapses: the known entry confirms nothing
+    env.clock.advance(timedelta(days=91))  # the ban lapses: what is known counts for nothing
     lapsed = ok(_get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{banned["etag"]}"'}))
     assert lapsed["policy"]["banned"] == [] and lapsed["version"] == banned["version"] + 1
-    assert reads == [phone.id, phone.id]
+    assert reads == [phone.id]  # compiled anew, in the thread, as before
+
+
+def test_a_ban_distributed_between_the_signature_check_and_parking_is_not_missed(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The version read with the signature check is older than the ban distributed before
+    the long-poll parks: the long-poll answers with the ban at once, not at its timeout."""
+    import asyncio
+
+    from appwarden.protocol.v1.batching import DeviceWrites
+
+    who, catalog = actors(env), seed_catalog(env)
+    phone = Phone(env, who, "government-issued")
+    first = ok(_get(phone, "/v1/policy"))
+    checked, distributed = threading.Event(), threading.Event()
+    real = DeviceWrites.authenticate_for_policy
+
+    async def held(self: DeviceWrites, signed: Any) -> Any:
+        answer = await real(self, signed)
+        if signed.device_id == phone.id and not checked.is_set():
+            checked.set()  # the version is read; hold the request until the ban is out
+            await asyncio.to_thread(distributed.wait, 30)
+        return answer
+
+    monkeypatch.setattr(DeviceWrites, "authenticate_for_policy", held)
+    poll = Poll(phone, first["etag"], 60)
+    poll.start()
+    assert checked.wait(30)
+    reach(env, who, catalog, "in_force", target=APP_TARGET)
+    distributor = _distributor(env)
+    deadline = time.monotonic() + 20
+    while (known := distributor.known.newest(phone.id, env.clock.now())) is None or (
+        known.version <= first["version"]
+    ):
+        assert time.monotonic() < deadline, "the ban was never distributed"
+        time.sleep(0.01)
+    distributed.set()
+    answer = poll.result()
+    assert ok(answer)["policy"]["banned"] == [TIKTOK]

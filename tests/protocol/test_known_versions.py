@@ -10,27 +10,25 @@ from appwarden.protocol.v1.parking import Known
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def test_it_confirms_only_the_etag_it_was_told() -> None:
+def test_it_gives_the_version_it_was_told_and_nothing_for_others() -> None:
     known = Known()
     known.update([("d1", Current(3, "a" * 64), None)])
-    assert known.confirm("d1", lambda e: e == "a" * 64, NOW) == Current(3, "a" * 64)
-    assert known.confirm("d1", lambda e: e == "b" * 64, NOW) is None
-    assert known.confirm("d2", lambda e: True, NOW) is None  # never told: ask the database
+    assert known.newest("d1", NOW) == Current(3, "a" * 64)
+    assert known.newest("d2", NOW) is None  # never told: ask the database
 
 
 def test_an_older_version_never_replaces_a_newer_one() -> None:
     known = Known()
     known.update([("d1", Current(5, "new"), None)])
     known.update([("d1", Current(4, "old"), None)])
-    assert known.confirm("d1", lambda e: e == "new", NOW) == Current(5, "new")
-    assert known.confirm("d1", lambda e: e == "old", NOW) is None
+    assert known.newest("d1", NOW) == Current(5, "new")
 
 
 def test_an_entry_the_clock_changed_confirms_nothing() -> None:
     known = Known()
     known.update([("d1", Current(1, "e"), NOW + timedelta(hours=1))])
-    assert known.confirm("d1", lambda e: e == "e", NOW) == Current(1, "e")
-    assert known.confirm("d1", lambda e: e == "e", NOW + timedelta(hours=1)) is None
+    assert known.newest("d1", NOW) == Current(1, "e")
+    assert known.newest("d1", NOW + timedelta(hours=1)) is None
 
 
 def test_devices_with_the_same_document_share_one_etag_string() -> None:

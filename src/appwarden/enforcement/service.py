@@ -8,18 +8,24 @@ Recompilation after changes is :mod:`appwarden.enforcement.reconcile`; inputs ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from appwarden.enforcement.inputs import rule_inputs, waiver_inputs
-from appwarden.enforcement.models import DevicePolicyIssue, DevicePolicyVersion, PolicyDocument
+from appwarden.enforcement.models import (
+    DevicePolicyIssue,
+    DevicePolicyVersion,
+    PolicyChange,
+    PolicyDocument,
+)
 from appwarden.enforcement.reconcile import pending, reconcile
 from appwarden.enforcement.versions import issue, lock, store_document
-from appwarden.fleet.membership import device_input
+from appwarden.fleet.membership import chunks, device_input
 from appwarden.fleet.models import Device
 from appwarden.policy import DevicePolicy, compile_policy
 
@@ -27,6 +33,7 @@ __all__ = [
     "Current",
     "current_policy",
     "current_version",
+    "stored_versions",
     "document",
     "issued_document",
     "rule_inputs",
@@ -57,12 +64,43 @@ def _stored(session: Session, device_id: str, now: datetime) -> Current | None:
     return Current(row.version, row.etag)
 
 
+#: The device's stored row and whether a change waits in the outbox, in one statement: one
+#: snapshot, so a recompilation cannot commit between the two reads. Built once: its cache
+#: key is computed once too (a check-in runs it, and little else).
+_STORED = select(
+    DevicePolicyVersion.version,
+    DevicePolicyVersion.etag,
+    DevicePolicyVersion.next_change_at,
+    exists().where(PolicyChange.processed_at.is_(None)).correlate(None).label("waiting"),
+).where(DevicePolicyVersion.device_id == bindparam("device_id"))
+
+
 def stored_version(session: Session, device_id: str, *, now: datetime) -> Current | None:
     """The device's version as stored, if it is current: no change waits in the outbox and
     the clock has not changed it. Reads only (None: ask :func:`current_version`)."""
-    if pending(session):  # first: see current_version
+    row = session.execute(_STORED, {"device_id": device_id}).one_or_none()
+    if row is None or row.waiting:
         return None
-    return _stored(session, device_id, now)
+    if row.next_change_at is not None and row.next_change_at <= now:
+        return None
+    return Current(row.version, row.etag)
+
+
+def stored_versions(
+    session: Session, device_ids: Sequence[str], *, now: datetime
+) -> dict[str, Current]:
+    """:func:`stored_version` for many devices: those whose stored version is current.
+    Empty while a change waits in the outbox (ask :func:`current_version`)."""
+    if not device_ids or pending(session):
+        return {}
+    table = DevicePolicyVersion
+    found: dict[str, Current] = {}
+    for part in chunks(sorted(set(device_ids))):
+        query = select(table.device_id, table.version, table.etag, table.next_change_at)
+        for row in session.execute(query.where(table.device_id.in_(part))):
+            if row.next_change_at is None or row.next_change_at > now:
+                found[row.device_id] = Current(row.version, row.etag)
+    return found
 
 
 def current_version(session: Session, device: Device, *, now: datetime) -> Current:

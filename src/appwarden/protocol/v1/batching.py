@@ -5,7 +5,8 @@ signed request writes (its nonce) and each report writes more; as separate trans
 they queue for the database's write lock (SQLite has one writer) and pay a commit each.
 Here requests wait in a queue; one task takes everything queued (up to :data:`MAX_BATCH`)
 and records it in one transaction, in a thread of its own: the signatures and nonces
-(:func:`~appwarden.protocol.v1.signing.authenticate_many`), then the state reports
+(:func:`~appwarden.protocol.v1.signing.authenticate_many`) and, for policy requests, the
+devices' stored policy versions, then the state reports
 (:func:`~appwarden.compliance.intake.accept_many`). Each request gets its own answer:
 a refused one (a replayed nonce, a version never issued) does not hold up the others,
 and if the batch fails as a whole its requests are retried one by one, so one bad
@@ -27,6 +28,7 @@ from anyio import CapacityLimiter, to_thread
 from appwarden.api.deps import Context
 from appwarden.compliance.intake import Incoming, accept_many
 from appwarden.compliance.wire import StateAccepted
+from appwarden.enforcement.service import Current, stored_versions
 from appwarden.errors import DomainError
 from appwarden.fleet.models import Device
 from appwarden.protocol.v1.signing import SignedRequest, authenticate_many
@@ -43,8 +45,10 @@ Outcome = Device | StateAccepted | BaseException
 @dataclass
 class _Job:
     signed: SignedRequest | None = None  # authenticate this request
-    report: Incoming | None = None  # or record this report
+    policy: bool = False  # and read its device's stored policy version (into ``stored``)
+    report: Incoming | None = None  # or record this report, already authenticated
     future: asyncio.Future[Outcome] = field(default_factory=asyncio.Future)
+    stored: Current | None = None
 
 
 class DeviceWrites:
@@ -70,6 +74,13 @@ class DeviceWrites:
 
     async def authenticate(self, signed: SignedRequest) -> Device:
         return cast(Device, await self._submit(_Job(signed=signed)))
+
+    async def authenticate_for_policy(self, signed: SignedRequest) -> tuple[Device, Current | None]:
+        """The device, and its stored policy version if that is current, read in the same
+        transaction: a check-in then needs no second trip to a thread and the database."""
+        job = _Job(signed=signed, policy=True)
+        device = cast(Device, await self._submit(job))
+        return device, job.stored
 
     async def report(self, incoming: Incoming) -> StateAccepted:
         return cast(StateAccepted, await self._submit(_Job(report=incoming)))
@@ -136,8 +147,16 @@ class DeviceWrites:
             now = context.clock.now()
             signing = [i for i, job in enumerate(jobs) if job.signed is not None]
             signed = [job.signed for job in jobs if job.signed is not None]
-            for index, device in zip(signing, authenticate_many(session, signed, now), strict=True):
-                outcomes[index] = device
+            for index, signer in zip(signing, authenticate_many(session, signed, now), strict=True):
+                outcomes[index] = signer
+            reading = [
+                jobs[i] for i in signing if jobs[i].policy and isinstance(outcomes[i], Device)
+            ]
+            if reading:
+                ids = [cast(SignedRequest, job.signed).device_id for job in reading]
+                stored = stored_versions(session, ids, now=now)
+                for job in reading:
+                    job.stored = stored.get(cast(SignedRequest, job.signed).device_id)
             reporting = [i for i, job in enumerate(jobs) if job.report is not None]
             reports = [job.report for job in jobs if job.report is not None]
             answers = accept_many(session, reports, now=now, settings=context.settings)

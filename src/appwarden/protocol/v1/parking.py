@@ -14,7 +14,7 @@ import asyncio
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -117,13 +117,13 @@ class Known:
     """The newest version each device was told of by this process's distributor, and when
     the clock changes it (``next_change_at``).
 
-    After a ban every device re-parks its long-poll with the ETag it was just woken with.
-    Reading the database to confirm that ETag costs more than the rest of the long-poll;
-    this map confirms it instead. It only ever *confirms* an ETag: a device holding one the
-    map does not know (newer, older, or after a restart of this process) is read from the
-    database as before. A change committed but not yet distributed here makes the entry
-    stale for a moment; the long-poll is parked before the map is read, so the wake-up that
-    follows reaches it. An entry whose ``next_change_at`` has passed confirms nothing.
+    A long-poll must not miss a change made between reading the device's version and
+    parking. The version read with the request's signature check comes before parking; a
+    change distributed here since then is in this map, with a greater version. So after
+    parking, the newer of the two is current (see ``views.policy``), with no database
+    read. A change committed but not yet distributed here makes both stale for a moment;
+    the wake-up that follows reaches the parked request. An entry whose
+    ``next_change_at`` has passed counts for nothing.
 
     Touched only on the event loop (by :meth:`Distributor._wake_changed
     <appwarden.protocol.v1.wakeups.Distributor._wake_changed>` and the policy route).
@@ -142,16 +142,14 @@ class Known:
                 etag = etags.setdefault(current.etag, current.etag)
                 items[device_id] = (current.version, etag, until)
 
-    def confirm(
-        self, device_id: str, etag_matches: Callable[[str], bool], now: datetime
-    ) -> Current | None:
-        """The device's known current version if ``etag_matches`` its ETag and the clock
-        has not changed it; otherwise None (ask the database)."""
+    def newest(self, device_id: str, now: datetime) -> Current | None:
+        """The newest version this process told the device of, unless the clock has
+        changed it since; None if it told it none (ask the database)."""
         held = self._items.get(device_id)
         if held is None:
             return None
         version, etag, until = held
-        if (until is not None and until <= now) or not etag_matches(etag):
+        if until is not None and until <= now:
             return None
         return Current(version, etag)
 

@@ -8,15 +8,15 @@ parsed (Content-Length first, then counted as it arrives).
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
-from appwarden.api.deps import ContextDep
+from appwarden.api.deps import Context, ContextDep
 from appwarden.api.problems import problems
 from appwarden.compliance import intake, webhook
 from appwarden.compliance.wire import (
@@ -64,22 +64,19 @@ class CappedBodyRoute(APIRoute):
 router = APIRouter(tags=["device protocol v1"], route_class=CappedBodyRoute)
 
 
-async def _raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
 @router.post("/state", responses=problems(401, 409, 413, 422), openapi_extra=DEVICE_ROUTE)
 async def report_state(
     body: StateReport,
-    raw: Annotated[bytes, Depends(_raw_body)],
     device: DeviceDep,
     request: Request,
-    context: ContextDep,
     background: BackgroundTasks,
 ) -> StateAccepted:
     """Record the signing device's applied policy version, installed apps (full, or a
     delta against the hash the server holds) and events. Idempotent by ``report_id``."""
-    incoming = intake.Incoming(device, body, intake.digest(raw))
+    # The context and the raw body from the request rather than as dependencies: every
+    # device reports, and each dependency FastAPI resolves costs more than these lookups.
+    context: Context = request.app.state.context
+    incoming = intake.Incoming(device, body, intake.digest(await request.body()))
     # Recorded with other devices' reports in one transaction (protocol.v1.batching).
     accepted: StateAccepted = await request.app.state.device_writes.report(incoming)
     if context.settings.compliance_webhook_url:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -35,11 +35,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from appwarden.api.deps import ContextDep, client_address
+from appwarden.api.deps import Context, client_address
 from appwarden.audit.refusals import DEVICE_SIGNATURE_REFUSED, Refusal
 from appwarden.errors import Unauthenticated
 from appwarden.fleet.models import Device
 from appwarden.protocol.models import DeviceNonce
+
+if TYPE_CHECKING:  # batching imports this module
+    from appwarden.protocol.v1.batching import DeviceWrites
 
 SCHEME = "AW1"
 WINDOW = timedelta(seconds=300)
@@ -202,24 +205,59 @@ def authenticate_many(
     return outcomes
 
 
-async def authenticate_device(request: Request, context: ContextDep) -> Device:
-    """The device that signed the request, or 401 (as a problem document).
-
-    Recorded in a transaction of its own (batched with other requests' by the process's
-    :class:`~appwarden.protocol.v1.batching.DeviceWrites`), so a replay is refused even if
-    the route fails. A refusal is audited, aggregated per claimed device
-    (:mod:`appwarden.audit.refusals`)."""
+async def signed_request(request: Request) -> SignedRequest:
+    """The request's signed parts, checked for form and time window; the signature is
+    verified later, with its device's key, in a batch (:func:`authenticate_many`). A
+    refusal is audited, aggregated per claimed device (:mod:`appwarden.audit.refusals`)."""
+    # The context from the app, not as a sub-dependency: this runs for every device
+    # request, and each dependency FastAPI resolves costs more than the lookup.
+    context: Context = request.app.state.context
     try:
         signed = await read_signed_request(request)
         now = context.clock.now()
         if abs(now.timestamp() - signed.timestamp) > WINDOW.total_seconds():
             raise Unauthenticated("the request timestamp is outside the ±300 s window")
-        device: Device = await request.app.state.device_writes.authenticate(signed)
     except Unauthenticated as refused:
-        await run_in_threadpool(context.refusals.record, _refusal(request, refused))
+        await refuse(request, refused)
+        raise
+    return signed
+
+
+async def refuse(request: Request, refused: Unauthenticated) -> None:
+    """Audit a refused device request (aggregated, see :mod:`appwarden.audit.refusals`)."""
+    context: Context = request.app.state.context
+    await run_in_threadpool(context.refusals.record, _refusal(request, refused))
+
+
+async def _authenticate(request: Request, *, policy: bool) -> Device:
+    """The device that signed the request, or 401 (as a problem document).
+
+    Recorded in a transaction of its own (batched with other requests' by the process's
+    :class:`~appwarden.protocol.v1.batching.DeviceWrites`), so a replay is refused even if
+    the route fails. With ``policy``, the device's stored policy version is read in that
+    transaction too (``request.state.stored_policy``)."""
+    signed = await signed_request(request)
+    writes: DeviceWrites = request.app.state.device_writes
+    try:
+        if policy:
+            device, request.state.stored_policy = await writes.authenticate_for_policy(signed)
+        else:
+            device = await writes.authenticate(signed)
+    except Unauthenticated as refused:
+        await refuse(request, refused)
         raise
     request.state.device = device
     return device
+
+
+async def authenticate_device(request: Request) -> Device:
+    """The device that signed the request, or 401 (see :func:`_authenticate`)."""
+    return await _authenticate(request, policy=False)
+
+
+async def authenticate_for_policy(request: Request) -> Device:
+    """:func:`authenticate_device`, reading the device's stored policy version with it."""
+    return await _authenticate(request, policy=True)
 
 
 def _refusal(request: Request, refused: Unauthenticated) -> Refusal:
@@ -236,6 +274,9 @@ def _refusal(request: Request, refused: Unauthenticated) -> Refusal:
 
 
 DeviceDep = Annotated[Device, Depends(authenticate_device)]
+#: As :data:`DeviceDep`, for ``GET /v1/policy``: ``request.state.stored_policy`` then holds
+#: the device's stored version (a ``Current``) if it was current, else None.
+PolicyDeviceDep = Annotated[Device, Depends(authenticate_for_policy)]
 
 
 def prune_nonces(session: Session, now: datetime) -> int:

@@ -29,7 +29,7 @@ from appwarden.protocol.v1.schemas import (
     EnrollResponse,
     PolicyResponse,
 )
-from appwarden.protocol.v1.signing import DeviceDep
+from appwarden.protocol.v1.signing import DeviceDep, PolicyDeviceDep
 from appwarden.protocol.v1.wakeups import Distributor
 
 PREFIX = "/v1"
@@ -158,8 +158,7 @@ def _answer(current: Current, body: bytes | None, if_none_match: str | None) -> 
 )
 async def policy(
     request: Request,
-    device: DeviceDep,
-    context: ContextDep,
+    device: PolicyDeviceDep,
     if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
     wait: Annotated[
         int | None,
@@ -174,20 +173,34 @@ async def policy(
     """The signing device's policy with its version; ``304`` if ``If-None-Match`` holds its
     current ETag. With ``wait`` the request is held until the policy changes (200) or
     ``wait`` seconds pass (304)."""
+    context: Context = request.app.state.context  # not a dependency: see DeviceDep
     distributor: Distributor = request.app.state.distributor
-    read = partial(_read, context, distributor.documents, device)
+    documents = distributor.documents
+    read = partial(_read, context, documents, device)
+    # Read with the signature check, in its transaction: current unless something changed
+    # since (then None, and the database is asked in a thread, as before).
+    stored: Current | None = request.state.stored_policy
     if not wait or not if_none_match:
+        body = documents.get(stored.etag) if stored is not None else None
+        if stored is not None and body is not None:
+            return _answer(stored, body, if_none_match)
         return _answer(*await run_in_threadpool(read), if_none_match)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     parked = distributor.parked
     with parked.park(device.id) as waiter:  # parked before reading: no change slips between
+        # The version read with the signature check was read before parking: a change
+        # distributed since then is in the distributor's map, with a greater version.
+        # Without the map (a process that does not see every change) the database is read
+        # after parking, as it must be.
         known = None
         if distributor.known_enabled:
-            matches = partial(_matches, if_none_match)
-            known = distributor.known.confirm(device.id, matches, context.clock.now())
-        if known is not None:
-            current, body = known, None  # the ETag sent is current: wait, no database read
+            known = distributor.known.newest(device.id, context.clock.now())
+            if stored is not None and (known is None or known.version < stored.version):
+                known = stored
+        body = documents.get(known.etag) if known is not None else None
+        if known is not None and (body is not None or _matches(if_none_match, known.etag)):
+            current = known  # no database read; waits below if the ETag sent is current
         else:
             current, body = await run_in_threadpool(read)
         while _matches(if_none_match, current.etag) and not parked.closing:
@@ -203,7 +216,7 @@ async def policy(
             if parked.closing:
                 break
             woken, waiter.current = waiter.current, None
-            cached = distributor.documents.get(woken.etag) if woken is not None else None
+            cached = documents.get(woken.etag) if woken is not None else None
             if woken is not None and cached is not None:
                 current, body = woken, cached  # told the new version: no database read
             else:
