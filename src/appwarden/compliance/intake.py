@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from appwarden.compliance.judging import chunked, installed, issued, judge_many
@@ -30,6 +30,7 @@ from appwarden.compliance.wire import (
     StateReport,
 )
 from appwarden.config import Settings
+from appwarden.db import insert_rows, update_rows
 from appwarden.enforcement.models import DevicePolicyIssue
 from appwarden.enforcement.service import current_policy
 from appwarden.errors import Conflict, DomainError
@@ -173,13 +174,13 @@ class _Writes:
             table = InstalledApp
             session.execute(delete(table).where(tuple_(table.device_id, table.app_id).in_(part)))
         if self.new_apps:
-            session.execute(insert(InstalledApp), self.new_apps)
+            insert_rows(session, InstalledApp, self.new_apps)
         if self.new_states:
-            session.execute(insert(DeviceState), self.new_states)
+            insert_rows(session, DeviceState, self.new_states)
         if self.states:
-            session.execute(update(DeviceState), self.states)
+            update_rows(session, DeviceState, self.states)
         if self.events:
-            session.execute(insert(DeviceEvent), self.events)
+            insert_rows(session, DeviceEvent, self.events)
         for ids in chunked(device_ids):
             session.execute(
                 update(Device)
@@ -283,7 +284,7 @@ def _round(
             }
         )
     if records:
-        session.execute(insert(DeviceReport), records)
+        insert_rows(session, DeviceReport, records)
     return [outcome for outcome in outcomes if outcome is not None]
 
 

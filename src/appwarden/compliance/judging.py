@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from threading import Lock
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from appwarden.compliance.models import (
@@ -31,6 +31,7 @@ from appwarden.compliance.models import (
 )
 from appwarden.compliance.status import Judgement, Observed, entries_of, judge, overall
 from appwarden.config import Settings
+from appwarden.db import insert_rows, update_rows
 from appwarden.enforcement.models import DevicePolicyIssue, DevicePolicyVersion, PolicyDocument
 from appwarden.enforcement.service import current_policy
 from appwarden.fleet.models import Device
@@ -203,22 +204,22 @@ class _Writes:
 
     def send(self, session: Session) -> None:
         if self.new_statuses:
-            session.execute(insert(ComplianceStatus), self.new_statuses)
+            insert_rows(session, ComplianceStatus, self.new_statuses)
         if self.changed_statuses:
-            session.execute(update(ComplianceStatus), self.changed_statuses)
+            update_rows(session, ComplianceStatus, self.changed_statuses)
         for part in chunked(self.gone_statuses):
             table = ComplianceStatus
             session.execute(
                 delete(table).where(tuple_(table.device_id, table.determination_id).in_(part))
             )
         if self.history:
-            session.execute(insert(ComplianceHistory), self.history)
+            insert_rows(session, ComplianceHistory, self.history)
         if self.new_records:
-            session.execute(insert(DeviceCompliance), self.new_records)
+            insert_rows(session, DeviceCompliance, self.new_records)
         if self.records:
-            session.execute(update(DeviceCompliance), self.records)
+            update_rows(session, DeviceCompliance, self.records)
         if self.webhooks:
-            session.execute(insert(ComplianceWebhook), self.webhooks)
+            insert_rows(session, ComplianceWebhook, self.webhooks)
 
 
 def _status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, dict[int, Any]]:
