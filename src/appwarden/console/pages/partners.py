@@ -42,6 +42,8 @@ def _page(request: Request, principal: Principal, *, status: int = 200, **values
         page="/partners",
         labels=labels,
         limit_kb=limit // 1024,
+        import_command="appwarden partners import FILE",
+        twin="POST /api/v1/partner-lists/compare",
         **values,
     )
 
