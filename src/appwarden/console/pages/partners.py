@@ -76,8 +76,12 @@ def compare(
     try:
         with context.reading() as session:
             compared = service.compare_list(
-                session, data, fmt=_format(file.filename), now=context.clock.now(),
-                max_bytes=limit, pending=pending,
+                session,
+                data,
+                fmt=_format(file.filename),
+                now=context.clock.now(),
+                max_bytes=limit,
+                pending=pending,
             )
     except DomainError as error:
         reason = _("This list cannot be read: %(reason)s") % {"reason": error.detail}
