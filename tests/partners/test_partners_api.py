@@ -4,6 +4,9 @@ user may decide, bad files import nothing, exports round-trip, comparisons read 
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pytest
 
 from appwarden.partners.parse import parse
 from tests.decisions.support import (
@@ -201,3 +204,33 @@ def test_compare_in_both_only_ours_only_theirs(env: Env) -> None:
     assert [t["app_id"] for t in body["only_theirs"]] == ["com.tencent.mm"]
     assert counts(env) == before  # reads only
     problem(send(env, who.aude, "compare", b"\xff\xfeC\x00A\x00"), 422, "invalid-partner-list")
+
+
+def test_a_bad_scope_is_refused_before_anything(env: Env) -> None:
+    who, _catalog = actors(env), seed(env)
+    before = counts(env)
+    refused = problem(send(env, who.ana, "import", csv_list(TIKTOK), scope=["ok", "x" * 101]), 422)
+    assert refused["detail"].startswith("scope[1]:")
+    assert counts(env) == before
+
+
+def test_a_failure_halfway_leaves_nothing(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second target's proposal fails after the first was made: all is rolled back."""
+    from appwarden.errors import Conflict
+    from appwarden.partners import service
+
+    who, _catalog = actors(env), seed(env)
+    before = counts(env)
+    real = service.perform
+    calls = []
+
+    def failing_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 2:
+            raise Conflict("the database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "perform", failing_second)
+    problem(send(env, who.ana, "import", csv_list(TIKTOK, BYTEDANCE)), 409)
+    assert len(calls) == 2
+    assert counts(env) == before

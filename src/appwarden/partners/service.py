@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,8 +24,9 @@ from appwarden.catalog.service import family_ids
 from appwarden.decisions import service as decisions
 from appwarden.decisions.lifecycle import Status
 from appwarden.decisions.models import Determination
-from appwarden.decisions.schemas import DeterminationCreate
+from appwarden.decisions.schemas import DeterminationCreate, GroupName
 from appwarden.decisions.transitions import TransitionRequest, perform
+from appwarden.errors import Invalid
 from appwarden.partners import ours as our
 from appwarden.partners.compare import Comparison, compare
 from appwarden.partners.format import PartnerList, Target, write
@@ -34,6 +36,7 @@ from appwarden.partners.parse import parse
 REVIEW_DAYS = 90
 #: Most assessments one imported determination cites (the decisions service's limit).
 MAX_EVIDENCE = 100
+MAX_SCOPE = 500
 OPEN = (Status.draft, Status.proposed, Status.notice, Status.in_force)
 
 
@@ -177,6 +180,22 @@ def _one(
     return Outcome(target, "proposed", created.id)
 
 
+_GROUPS = TypeAdapter(list[GroupName])
+
+
+def _scope(scope: list[str] | None) -> list[str]:
+    """The device groups of the new determinations (default ``*``), checked first."""
+    if not scope:
+        return ["*"]
+    if len(scope) > MAX_SCOPE:
+        raise Invalid(f"scope: at most {MAX_SCOPE} device groups")
+    try:
+        return list(dict.fromkeys(_GROUPS.validate_python(scope)))
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise Invalid(f"scope[{problem['loc'][0]}]: {problem['msg']}") from None
+
+
 def import_list(
     acting: decisions.Acting,
     data: bytes,
@@ -188,11 +207,12 @@ def import_list(
     """Parse ``data`` (all or nothing) and make a determination for each target found in
     the catalog: proposed when the catalog holds an assessment to cite, else a draft."""
     acting.require(Permission.propose)
+    groups = _scope(scope)
     pl = parse(data, fmt=fmt, max_bytes=acting.settings.partner_list_max_bytes)
     result = ImportResult(pl, hashlib.sha256(data).hexdigest())
     review_at = acting.clock.now() + timedelta(days=review_days)
     for target in pl.targets:
-        result.outcomes.append(_one(acting, pl, target, scope=scope or ["*"], review_at=review_at))
+        result.outcomes.append(_one(acting, pl, target, scope=groups, review_at=review_at))
     audit.append(
         acting.session, key=acting.audit_key, clock=acting.clock, actor=acting.principal.actor,
         action="partner_list.import", object_type="partner_list", object_id=result.sha256[:16],
