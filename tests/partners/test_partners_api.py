@@ -234,3 +234,17 @@ def test_a_failure_halfway_leaves_nothing(env: Env, monkeypatch: pytest.MonkeyPa
     problem(send(env, who.ana, "import", csv_list(TIKTOK, BYTEDANCE)), 409)
     assert len(calls) == 2
     assert counts(env) == before
+
+
+def test_our_export_imports_back_as_the_same_targets(env: Env) -> None:
+    who, catalog = actors(env), seed(env)
+    reach(env, who, catalog, "in_force")  # ByteDance, a publisher
+    tiktok = {"kind": "app", "app_id": "com.zhiliaoapp.musically", "platform": "android"}
+    reach(env, who, catalog, "in_force", target=tiktok)
+    exported = env.client.get("/api/v1/partner-lists/export", headers=env.headers(who.aude),
+                              params={"jurisdiction": "GB"})  # fmt: skip
+    body = ok(send(env, who.ana, "import", exported.content, "application/json"), 201)
+    assert [(o["result"], o["determination_id"]) for o in body["outcomes"]] == [
+        ("existing", 1),
+        ("existing", 2),
+    ]
