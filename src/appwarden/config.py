@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest request body on any route but uploads (JSON, forms).",
     )
+    partner_list_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        gt=0,
+        description="Largest partner list accepted by import or comparison (refused unread).",
+    )
     waiver_max_days: int = Field(default=365, gt=0, description="Longest waiver, in days.")
     interim_notice_days: int = Field(
         default=14, gt=0, description="Days within which an interim ban's vendor notice is due."

@@ -21,6 +21,8 @@ from tests.test_permissions import load_matrix
 
 LIMIT = 1024 * 1024  # the default body_max_bytes
 UPLOADS = {"/api/v1/apps/upload"}
+#: Partner lists: capped at ``partner_list_max_bytes`` (docs/partners.md).
+PARTNER_LISTS = {"/api/v1/partner-lists/import", "/api/v1/partner-lists/compare"}
 
 
 def _routes_with_bodies() -> list[tuple[str, str]]:
@@ -54,6 +56,7 @@ def _allowed_token(env: Env, tokens: dict[str, str], method: str, path: str) -> 
 
 def test_every_route_with_a_body_refuses_an_oversized_one(env: Env) -> None:
     env.settings.upload_max_bytes = 2 * LIMIT  # small enough to send in a test
+    env.settings.partner_list_max_bytes = 2 * LIMIT
     tokens = {role.value: env.user(f"u-{role.value}", role) for role in Role}
     routes = _routes_with_bodies()
     assert len(routes) >= 30
@@ -61,6 +64,7 @@ def test_every_route_with_a_body_refuses_an_oversized_one(env: Env) -> None:
     for method, path in routes:
         target = re.sub(r"\{[^}]+\}", "1", path)
         size = (3 * LIMIT + 70 * 1024) if path in UPLOADS else LIMIT + 1
+        size = 2 * LIMIT + 1 if path in PARTNER_LISTS else size
         headers = _allowed_token(env, tokens, method, path) | {"content-type": "application/json"}
         response = env.client.request(method, target, content=b"x" * size, headers=headers)
         assert response.status_code == 413, (method, path, response.status_code, response.text)

@@ -16,7 +16,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Paths whose bodies are app files: capped by ``upload_max_bytes`` on their routes.
-UPLOAD_PATHS = frozenset({"/api/v1/apps/upload", "/apps/upload"})
+UPLOAD_PATHS = frozenset({"/api/v1/apps/upload", "/apps/upload"}) | frozenset(
+    # Partner lists: capped by ``partner_list_max_bytes`` on their routes.
+    {"/api/v1/partner-lists/import", "/api/v1/partner-lists/compare", "/partners/compare"}
+)
 
 
 class BodyLimit:

@@ -20,6 +20,7 @@ from appwarden.console.pages import (
     draft,
     groups,
     home,
+    partners,
     reply,
     sign_in,
     waivers,
@@ -43,6 +44,8 @@ ROUTERS: list[APIRouter] = [
     assessment.router,
     draft.router,
     determinations.router,
+    partners.router,
+    partners.compare_router,
     # Before decide's /determinations/{id}/{action}: their paths would match it.
     waivers.router,
     reply.router,
