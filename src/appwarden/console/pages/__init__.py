@@ -18,9 +18,11 @@ from appwarden.console.pages import (
     determinations,
     devices,
     draft,
+    exports,
     groups,
     home,
     reply,
+    reports,
     sign_in,
     waivers,
 )
@@ -32,6 +34,8 @@ NAVIGATION: list[NavItem] = [
     determinations.NAV,
     devices.NAV,
     groups.NAV,
+    reports.NAV,
+    exports.NAV,
     audit.NAV,
 ]
 
@@ -49,5 +53,7 @@ ROUTERS: list[APIRouter] = [
     decide.router,
     devices.router,
     groups.router,
+    reports.router,
+    exports.router,
     audit.router,
 ]
