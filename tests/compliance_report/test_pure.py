@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from appwarden.compliance_report.asof import FutureAsOf, MalformedAsOf, parse_as_of
 from appwarden.compliance_report.deadlines import device_deadline, overall
 from appwarden.compliance_report.formats import _cell
+from appwarden.compliance_report.schemas import ComplianceReport
 
 NOW = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
 T = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -64,3 +67,13 @@ def test_csv_cells_never_become_formulas() -> None:
     assert _cell("TikTok ban") == "TikTok ban"
     assert _cell(None) == "" and _cell(7) == "7"
     assert _cell(T) == "2026-11-20T12:00:00+00:00"
+
+
+def test_the_documented_example_is_a_report() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "reports.md"
+    example = re.search(r"```json\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    assert example is not None
+    report = ComplianceReport.model_validate_json(example.group(1))
+    section = report.determinations[0]
+    assert section.in_scope == len(section.devices) + 1  # the example shows two of three
+    assert sum(report.counts.values()) == report.in_scope
