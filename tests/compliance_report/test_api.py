@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from appwarden.compliance_report.formats import CSV_COLUMNS
 from tests.compliance_report.support import DEADLINE, report, scene
-from tests.decisions.support import iso, ok, problem
+from tests.decisions.support import iso, ok, post, problem
 from tests.server import START, Env
 
 
@@ -110,3 +110,20 @@ def test_no_history_yet_is_a_clear_error(env: Env) -> None:
     body = problem(report(env, who.aude), 422)
     assert body["detail"] == "no compliance has been recorded yet for any determination"
     assert json.dumps(body)  # a problem document, not a file
+
+
+def test_the_deadline_counts_devices_that_have_left_the_scope_since(env: Env) -> None:
+    s = scene(env)
+    while_in_force = env.clock.now()
+    env.clock.advance(timedelta(minutes=5))
+    ok(post(env, s.who.alex, f"/determinations/{s.number}/rescind", {"note": "done"}))
+    for phone in (s.one, s.two, s.three):
+        phone.policy()  # the next version, without the rule
+    now = ok(report(env, s.who.aude, determination=s.number))
+    section = now["determinations"][0]
+    assert (now["in_scope"], section["devices"]) == (0, [])
+    deadline = section["deadline"]
+    assert (deadline["outcome"], deadline["met"], deadline["missed"]) == ("missed", 1, 1)
+    assert ok(report(env, s.who.aude))["determinations"] == []  # applies to no device now
+    then = ok(report(env, s.who.aude, as_of=iso(while_in_force), determination=s.number))
+    assert then["in_scope"] == 3 and then["removed"] == 1

@@ -176,8 +176,9 @@ def _section(
     counts = dict.fromkeys(STATUSES, 0)
     for line in lines:
         counts[line.status] = counts.get(line.status, 0) + 1
-    met = sum(line.deadline == "met" for line in lines)
-    missed = sum(line.deadline == "missed" for line in lines)
+    judged = [device_deadline(deadline, facts.as_of, in_scope=True, status_then=status)
+              for status, _since in (at_deadline or {}).values()]  # fmt: skip
+    met, missed = judged.count("met"), judged.count("missed")
     return schemas.DeterminationReport(
         determination_id=determination.id,
         title=determination.title,
