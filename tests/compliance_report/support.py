@@ -28,12 +28,13 @@ class Scene:
     removed_at: datetime
 
 
-def scene(env: Env) -> Scene:
+def scene(env: Env, **draft: object) -> Scene:
     who, catalog = actors(env), seed_catalog(env)
     one, two, three = Phone(env, who), Phone(env, who), Phone(env, who)
     number = reach(
-        env, who, catalog, "in_force_interim", target=APP_TARGET, removal_deadline=iso(DEADLINE)
-    )
+        env, who, catalog, "in_force_interim", target=APP_TARGET,
+        removal_deadline=iso(DEADLINE), **draft,
+    )  # fmt: skip
     expires = env.clock.now() + timedelta(days=30)
     body = {
         "devices": [three.id],

@@ -127,3 +127,14 @@ def test_the_deadline_counts_devices_that_have_left_the_scope_since(env: Env) ->
     assert ok(report(env, s.who.aude))["determinations"] == []  # applies to no device now
     then = ok(report(env, s.who.aude, as_of=iso(while_in_force), determination=s.number))
     assert then["in_scope"] == 3 and then["removed"] == 1
+
+
+def test_typed_text_stays_text_in_every_format(env: Env) -> None:
+    title = '=HYPERLINK("http://evil.example")<script>alert(1)</script>'
+    s = scene(env, title=title)
+    page = report(env, s.who.aude, format="html").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    rows = list(csv.DictReader(io.StringIO(report(env, s.who.aude, format="csv").text)))
+    assert {r["determination_title"] for r in rows} == {"'" + title}
+    assert ok(report(env, s.who.aude))["determinations"][0]["title"] == title

@@ -24,6 +24,8 @@ def _signed_in(env: Env) -> Scene:
 
 def test_reports_page_downloads_the_same_files_as_the_api(env: Env) -> None:
     s = _signed_in(env)
+    determination = env.client.get(f"/determinations/{s.number}", headers=HTML)
+    assert f'href="/reports?determination={s.number}"' in determination.text
     page = env.client.get(f"/reports?determination={s.number}", headers=HTML)
     assert page.status_code == 200
     assert f'<option value="{s.number}" selected>' in page.text
@@ -90,8 +92,11 @@ def test_exports_page_one_button_per_kind_with_warnings(env: Env) -> None:
     assert everyone.status_code == 200 and "Files for every managed device" in everyone.text
     for path in ("/exports?scope=nowhere", "/exports/rpz?scope=nowhere", "/exports/pdf?scope=*"):
         assert env.client.get(path, headers=HTML).status_code == 404, path
-    group = env.client.get("/groups", headers=HTML)
-    assert "/reports" in group.text and "/exports" in group.text  # in the navigation
+    groups = env.client.get("/groups", headers=HTML)
+    assert 'href="/reports"' in groups.text and 'href="/exports"' in groups.text  # the nav
+    group_id = groups.text.split('href="/groups/', 1)[1].split('"', 1)[0]
+    group = env.client.get(f"/groups/{group_id}", headers=HTML)
+    assert 'href="/exports?scope=government-issued"' in group.text
 
 
 def test_exports_page_lists_what_a_format_cannot_express(env: Env) -> None:
