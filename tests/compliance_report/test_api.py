@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 from appwarden.compliance_report.formats import CSV_COLUMNS
+from tests.compliance.support import TIKTOK, Phone
 from tests.compliance_report.support import DEADLINE, report, scene
 from tests.decisions.support import iso, ok, post, problem
 from tests.server import START, Env
@@ -138,3 +139,18 @@ def test_typed_text_stays_text_in_every_format(env: Env) -> None:
     rows = list(csv.DictReader(io.StringIO(report(env, s.who.aude, format="csv").text)))
     assert {r["determination_title"] for r in rows} == {"'" + title}
     assert ok(report(env, s.who.aude))["determinations"][0]["title"] == title
+
+
+def test_removed_by_the_devices_own_event_or_never_held(env: Env) -> None:
+    s = scene(env)
+    remover, clean = Phone(env, s.who), Phone(env, s.who)
+    event = {"kind": "removed", "app_id": TIKTOK, "rule": s.number, "at": iso(env.clock.now())}
+    ok(remover.report({}, events=[event]))  # removed it before its first report: no history
+    ok(clean.report({}))
+    lines = {
+        line["device_id"]: line
+        for line in ok(report(env, s.who.aude))["determinations"][0]["devices"]
+    }
+    assert (lines[remover.id]["status"], lines[remover.id]["removed"]) == ("compliant", True)
+    assert (lines[clean.id]["status"], lines[clean.id]["removed"]) == ("compliant", False)
+    assert lines[remover.id]["deadline"] == "after_deadline"  # in scope only since now

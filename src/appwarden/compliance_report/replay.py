@@ -79,17 +79,15 @@ def _held_before(session: Session, moment: datetime, ids: list[int]) -> set[tupl
     return {(int(d), str(v)) for d, v in rows}
 
 
-def _removal_events(
-    session: Session, moment: datetime, ids: list[int]
-) -> dict[tuple[int, str], datetime]:
-    """The first ``removed`` event per (determination, device) the server had by ``moment``."""
+def _removal_events(session: Session, moment: datetime, ids: list[int]) -> set[tuple[int, str]]:
+    """(determination, device) pairs with a ``removed`` event the server had by ``moment``."""
     rows = session.execute(
-        select(DeviceEvent.rule, DeviceEvent.device_id, func.min(DeviceEvent.at))
+        select(DeviceEvent.rule, DeviceEvent.device_id)
         .where(DeviceEvent.kind == "removed", DeviceEvent.rule.in_(ids))
         .where(DeviceEvent.received_at <= moment)
-        .group_by(DeviceEvent.rule, DeviceEvent.device_id)
+        .distinct()
     )
-    return {(r, str(d)): t for r, d, t in rows if r is not None}
+    return {(r, str(d)) for r, d in rows if r is not None}
 
 
 def _waivers(session: Session, moment: datetime, ids: list[int]) -> dict[int, list[Waiver]]:
@@ -125,7 +123,7 @@ class _Facts:
     statuses: Statuses
     devices: dict[str, Device]
     held: set[tuple[int, str]]
-    removals: dict[tuple[int, str], datetime]
+    removals: set[tuple[int, str]]
     waivers: dict[int, list[Waiver]]
 
 
@@ -136,9 +134,6 @@ def _line(
     status, since = facts.statuses[key]
     device = facts.devices[device_id]
     removed = status == "compliant" and (key in facts.held or key in facts.removals)
-    removed_at = None
-    if removed:
-        removed_at = since if key in facts.held else min(since, facts.removals[key])
     then = None if at_deadline is None else at_deadline.get(key, (None, since))[0]
     return schemas.DeviceLine(
         device_id=device_id,
@@ -150,7 +145,7 @@ def _line(
         status=status,
         since=since,
         removed=removed,
-        removed_at=removed_at,
+        removed_at=since if removed else None,
         deadline=device_deadline(
             determination.removal_deadline,
             facts.as_of,
