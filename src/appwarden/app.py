@@ -26,13 +26,17 @@ def _protected_routers() -> list[APIRouter]:
     from appwarden.auth.views import router as auth
     from appwarden.catalog.views import router as catalog
     from appwarden.compliance.views import router as compliance
+    from appwarden.compliance_report.views import router as reports
     from appwarden.decisions.views import router as determinations
     from appwarden.exports.views import router as exports
     from appwarden.fleet.views import router as fleet
     from appwarden.partners.views import router as partners
     from appwarden.waivers.views import router as waivers
 
-    return [auth, audit, catalog, determinations, waivers, fleet, compliance, exports, partners]
+    return [
+        *(auth, audit, catalog, determinations, waivers, fleet, compliance, exports),
+        *(partners, reports),
+    ]
 
 
 def _public_routers() -> list[APIRouter]:

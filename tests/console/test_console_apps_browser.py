@@ -86,7 +86,7 @@ def test_analyst_uploads_an_apk_and_reads_its_report(visit: Visit) -> None:
     visit.check("apps")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Home", "Apps", "Determinations", "Devices", "Groups"]
+        ["Home", "Apps", "Determinations", "Devices", "Groups", "Reports", "Exports"]
     )
 
     _upload(visit, fixture_app(URZIP))

@@ -86,7 +86,7 @@ def test_auditor_signs_in_and_verifies_the_chain(visit: Visit) -> None:
     expect(page.get_by_text("Signed in as")).to_contain_text("Aude Auditor (auditor)")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Home", "Apps", "Determinations", "Devices", "Groups", "Audit"]
+        ["Home", "Apps", "Determinations", "Devices", "Groups", "Reports", "Exports", "Audit"]
     )
 
     page.get_by_role("button", name="Verify chain").click()
@@ -127,7 +127,7 @@ def test_a_role_without_audit_gets_a_403_page(visit: Visit) -> None:
     home = visit.open("/", "home-analyst")
     nav = home.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Home", "Apps", "Determinations", "Devices", "Groups"]
+        ["Home", "Apps", "Determinations", "Devices", "Groups", "Reports", "Exports"]
     )
     page = visit.open("/audit", "forbidden", status=403)
     expect(page.locator("h1")).to_have_text("Not allowed")

@@ -16,6 +16,7 @@ from appwarden.cli import (
     export,
     fleet,
     partners,
+    report,
     server,
     sim,
     trackers,
@@ -51,6 +52,7 @@ app.command("simulate")(sim.simulate)
 app.command("drill")(sim.drill)
 app.command("export")(export.export)
 app.add_typer(partners.app, name="partners")
+app.command("report")(report.report)
 
 
 @app.command()

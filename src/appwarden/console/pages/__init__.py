@@ -18,10 +18,12 @@ from appwarden.console.pages import (
     determinations,
     devices,
     draft,
+    exports,
     groups,
     home,
     partners,
     reply,
+    reports,
     sign_in,
     waivers,
 )
@@ -33,6 +35,8 @@ NAVIGATION: list[NavItem] = [
     determinations.NAV,
     devices.NAV,
     groups.NAV,
+    reports.NAV,
+    exports.NAV,
     audit.NAV,
 ]
 
@@ -52,5 +56,7 @@ ROUTERS: list[APIRouter] = [
     decide.router,
     devices.router,
     groups.router,
+    reports.router,
+    exports.router,
     audit.router,
 ]
