@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Paths whose bodies are app files: capped by ``upload_max_bytes`` on their routes.
 UPLOAD_PATHS = frozenset({"/api/v1/apps/upload", "/apps/upload"})
+#: Paths (by prefix) whose bodies are MDM inventories: capped by ``inventory_max_bytes``.
+UPLOAD_PREFIXES = ("/api/v1/inventories/",)
 
 
 class BodyLimit:
@@ -27,7 +29,8 @@ class BodyLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in UPLOAD_PATHS or path.startswith(UPLOAD_PREFIXES):
             await self.app(scope, receive, send)
             return
         limit = self.limit

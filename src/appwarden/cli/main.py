@@ -15,6 +15,7 @@ from appwarden.cli import (
     demo,
     export,
     fleet,
+    inventory,
     server,
     sim,
     trackers,
@@ -49,6 +50,7 @@ app.command("agent")(sim.agent)
 app.command("simulate")(sim.simulate)
 app.command("drill")(sim.drill)
 app.command("export")(export.export)
+app.add_typer(inventory.app, name="inventory")
 
 
 @app.command()
