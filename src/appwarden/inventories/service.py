@@ -138,11 +138,15 @@ class _Facts:
     user_name: str | None
 
 
-def _facts(seen: Seen, defaults: Defaults) -> _Facts:
+def _facts(seen: Seen, defaults: Defaults, known: Device | None) -> _Facts:
+    """What the document says; where it is silent, what a known device already has, or
+    else the importer's defaults."""
+    ownership = known.ownership if known else defaults.ownership
+    supervised = known.supervised if known else defaults.supervised
     return _Facts(
         platform=seen.platform or "",
-        ownership=seen.ownership or defaults.ownership,
-        supervised=defaults.supervised if seen.supervised is None else seen.supervised,
+        ownership=seen.ownership or ownership,
+        supervised=supervised if seen.supervised is None else seen.supervised,
         user_name=seen.user_name[:200] if seen.user_name else None,
     )
 
@@ -169,9 +173,9 @@ def _plan(
     plan = _Plan([], [Skipped(s.external_id, s.skipped) for s in seen if s.skipped], [])
     for item in (s for s in seen if not s.skipped):
         taken = _taken_at(item, defaults, now)
-        facts = _facts(item, defaults)
         record = held.get(item.external_id)
         device = session.get(Device, record.device_id) if record else None
+        facts = _facts(item, defaults, device)
         if record is not None and device is not None:
             if device.state == "retired":
                 plan.skipped.append(Skipped(item.external_id, f"{device.id} is retired"))

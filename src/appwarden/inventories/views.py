@@ -33,21 +33,20 @@ async def _file(request: Request) -> bytes:
     return await request.body()
 
 
-@router.post(
-    "/inventories/{kind}",
-    responses=problems(404, 409, 413, 422),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "application/xml": {"schema": {"type": "string"}},
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-            },
-        }
-    },
-    **guarded(Permission.fleet),
-)
+_ROUTE = guarded(Permission.fleet)
+_ROUTE["openapi_extra"] |= {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/xml": {"schema": {"type": "string"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.post("/inventories/{kind}", responses=problems(404, 409, 413, 422), **_ROUTE)
 def import_file(
     kind: str,
     session: SessionDep,
