@@ -133,3 +133,18 @@ def test_bad_documents_are_refused_naming_the_item(kind: str, data: bytes, messa
     with pytest.raises(InventoryError) as refused:
         read(kind, data)
     assert message in refused.value.detail
+
+
+def test_the_examples_in_the_docs_are_read() -> None:
+    """docs/inventories.md shows one short example per kind: each reads as documented."""
+    import re
+
+    text = (Path(__file__).parents[2] / "docs" / "inventories.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(json|xml)\n(.*?)```", text, flags=re.DOTALL)
+    examples = dict(zip(("intune", "amapi", "apple-mdm"), (b for _f, b in blocks), strict=True))
+    [teams] = read("intune", examples["intune"].encode())
+    assert (teams.app_ids, teams.app_names) == (("com.microsoft.teams",), ("TikTok",))
+    [android] = read("amapi", examples["amapi"].encode())
+    assert android.app_ids == ("com.zhiliaoapp.musically",)  # the REMOVED one is not
+    [iphone] = read("apple-mdm", examples["apple-mdm"].encode())
+    assert iphone.app_ids == ("com.zhiliaoapp.musically",)
