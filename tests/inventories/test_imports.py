@@ -208,6 +208,9 @@ def test_limits_group_and_permissions(env: Env) -> None:
         "in the future"
         in problem(send(env, who.olu, "amapi", json.dumps(late).encode()), 422)["detail"]
     )
+    naive = send(env, who.olu, "apple-mdm", sample("apple_installed_apps.plist"),
+                 taken_at="2027-01-10T08:00:00")  # fmt: skip
+    assert "time zone" in problem(naive, 422)["detail"]
     problem(send(env, who.aude, "amapi", data), 403)
     assert env.client.post(f"{API}/amapi", content=data).status_code == 401
     env.settings.inventory_max_bytes = len(data) - 1

@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from appwarden.audit.service import Acting, Entry, append_many
-from appwarden.catalog.models import App
 from appwarden.clock import Clock
 from appwarden.compliance.devices import Verdict, verdicts
 from appwarden.compliance.intake import Incoming, accept_many
@@ -36,8 +35,10 @@ from appwarden.enforcement.service import current_version
 from appwarden.errors import Conflict, DomainError, NotFound, TooLarge
 from appwarden.fleet.models import Device, DeviceGroup, device_group_members
 from appwarden.fleet.service import device_snapshot
+from appwarden.inventories import names
 from appwarden.inventories.documents import KINDS, InventoryError, Seen, read
 from appwarden.inventories.models import DeviceInventory
+from appwarden.inventories.names import Resolved
 
 DEVICE_PREFIX = "dev_"
 #: How far in the future an inventory's time may be (clocks differ a little).
@@ -79,28 +80,6 @@ class Result:
     imported_at: datetime
     devices: list[Imported]
     skipped: list[Skipped]
-
-
-def _resolve(session: Session, devices: list[Seen]) -> dict[str, tuple[list[str], list[str]]]:
-    """For each device: its app ids, and the app names that matched no catalog app (a name
-    names an app when exactly one app of the device's platform has it, ignoring case)."""
-    names = {(d.platform, n.lower()) for d in devices for n in d.app_names}
-    known: dict[tuple[str, str], set[str]] = {}
-    for part in chunked(sorted({n for _p, n in names})):
-        query = select(App.platform, func.lower(App.name), App.app_id)
-        for platform, name, app_id in session.execute(query.where(func.lower(App.name).in_(part))):
-            known.setdefault((platform, name), set()).add(app_id)
-    resolved: dict[str, tuple[list[str], list[str]]] = {}
-    for device in devices:
-        ids, unresolved = list(device.app_ids), []
-        for name in device.app_names:
-            matches = known.get((device.platform or "", name.lower()), set())
-            if len(matches) == 1:
-                ids.append(next(iter(matches)))
-            else:
-                unresolved.append(name)
-        resolved[device.external_id] = (sorted(set(ids)), unresolved)
-    return resolved
 
 
 def _group(session: Session, name: str | None) -> DeviceGroup | None:
@@ -160,6 +139,22 @@ class _Plan:
     audit: list[Entry]
 
 
+def _new_device(kind: str, facts: _Facts, now: datetime) -> Device:
+    return Device(
+        id=DEVICE_PREFIX + secrets.token_hex(10),
+        department=None,
+        state="active",
+        public_key=None,
+        enrolled_at=now,
+        last_seen_at=None,
+        source=kind,
+        platform=facts.platform,
+        ownership=facts.ownership,
+        supervised=facts.supervised,
+        user_name=facts.user_name,
+    )
+
+
 def _plan(
     session: Session,
     kind: str,
@@ -193,19 +188,7 @@ def _plan(
                 plan.audit.append(_entry(actor, "device.update", device, kind, item, before))
             plan.devices.append((item, device, False, taken))
             continue
-        device = Device(
-            id=DEVICE_PREFIX + secrets.token_hex(10),
-            department=None,
-            state="active",
-            public_key=None,
-            enrolled_at=now,
-            last_seen_at=None,
-            source=kind,
-            platform=facts.platform,
-            ownership=facts.ownership,
-            supervised=facts.supervised,
-            user_name=facts.user_name,
-        )
+        device = _new_device(kind, facts, now)
         session.add(device)
         note_change(session, "device", device.id, now)
         plan.audit.append(_entry(actor, "device.import", device, kind, item, None))
@@ -264,7 +247,7 @@ def _report(device: Device, apps: list[str], taken: datetime, version: int) -> I
 def _record(
     session: Session,
     plan: _Plan,
-    resolved: dict[str, tuple[list[str], list[str]]],
+    resolved: Resolved,
     *,
     now: datetime,
     settings: Settings,
@@ -279,6 +262,21 @@ def _record(
     for (seen, *_rest), outcome in zip(plan.devices, outcomes, strict=True):
         if isinstance(outcome, DomainError):
             raise type(outcome)(f"{seen.where}: {outcome.detail}")
+
+
+def _summary(actor: str, kind: str, sha256: str, plan: _Plan) -> Entry:
+    return Entry(
+        actor=actor,
+        action="inventory.import",
+        object_type="inventory",
+        object_id=kind,
+        after={
+            "sha256": sha256,
+            "devices": len(plan.devices),
+            "created": sum(1 for d in plan.devices if d[2]),
+            "skipped": len(plan.skipped),
+        },
+    )
 
 
 def import_inventory(
@@ -298,9 +296,11 @@ def import_inventory(
     if len(data) > settings.inventory_max_bytes:
         raise TooLarge(f"the file is larger than {settings.inventory_max_bytes} bytes")
     defaults = defaults or Defaults()
+    if defaults.taken_at is not None and defaults.taken_at.tzinfo is None:
+        raise InventoryError("taken_at needs a time zone offset (e.g. Z)")
     seen = read(kind, data)
     now = clock.now()
-    resolved = _resolve(session, [s for s in seen if not s.skipped])
+    resolved = names.app_ids(session, [s for s in seen if not s.skipped])
     target = _group(session, group)
     plan = _plan(session, kind, seen, defaults=defaults, actor=acting.actor, now=now)
     session.flush()
@@ -308,20 +308,7 @@ def import_inventory(
     _record(session, plan, resolved, now=now, settings=settings)
     sha256 = hashlib.sha256(data).hexdigest()
     _remember(session, kind, plan, resolved, actor=acting.actor, now=now)
-    plan.audit.append(
-        Entry(
-            actor=acting.actor,
-            action="inventory.import",
-            object_type="inventory",
-            object_id=kind,
-            after={
-                "sha256": sha256,
-                "devices": len(plan.devices),
-                "created": sum(1 for d in plan.devices if d[2]),
-                "skipped": len(plan.skipped),
-            },
-        )
-    )
+    plan.audit.append(_summary(acting.actor, kind, sha256, plan))
     append_many(session, key=acting.audit_key, clock=clock, entries=plan.audit)
     found = verdicts(session, [d.id for _s, d, _c, _t in plan.devices])
     devices = [
@@ -344,7 +331,7 @@ def _remember(
     session: Session,
     kind: str,
     plan: _Plan,
-    resolved: dict[str, tuple[list[str], list[str]]],
+    resolved: Resolved,
     *,
     actor: str,
     now: datetime,
