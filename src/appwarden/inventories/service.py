@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from appwarden.audit.service import Acting, Entry, append_many
@@ -308,6 +309,14 @@ def import_inventory(
     _record(session, plan, resolved, now=now, settings=settings)
     sha256 = hashlib.sha256(data).hexdigest()
     _remember(session, kind, plan, resolved, actor=acting.actor, now=now)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another import created the same MDM devices meanwhile (PostgreSQL waits for it,
+        # then refuses the duplicate): nothing of this one is kept.
+        raise Conflict(
+            "another import of the same devices ran at the same time; import the file again"
+        ) from None
     plan.audit.append(_summary(acting.actor, kind, sha256, plan))
     append_many(session, key=acting.audit_key, clock=clock, entries=plan.audit)
     found = verdicts(session, [d.id for _s, d, _c, _t in plan.devices])
