@@ -30,12 +30,13 @@ def _protected_routers() -> list[APIRouter]:
     from appwarden.decisions.views import router as determinations
     from appwarden.exports.views import router as exports
     from appwarden.fleet.views import router as fleet
+    from appwarden.inventories.views import router as inventories
     from appwarden.partners.views import router as partners
     from appwarden.waivers.views import router as waivers
 
     return [
         *(auth, audit, catalog, determinations, waivers, fleet, compliance, exports),
-        *(partners, reports),
+        *(partners, reports, inventories),
     ]
 
 

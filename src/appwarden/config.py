@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         default=500 * 1024 * 1024, gt=0, description="Largest app file accepted by upload."
     )
+    inventory_max_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        gt=0,
+        description="Largest MDM inventory file accepted by import (docs/inventories.md).",
+    )
     body_max_bytes: int = Field(
         default=1024 * 1024,
         gt=0,

@@ -32,6 +32,7 @@ from appwarden.enforcement.models import (
     PolicyGeneration,
 )
 from appwarden.fleet.models import Device, DeviceGroup, EnrollmentToken, device_group_members
+from appwarden.inventories.models import DeviceInventory
 from appwarden.protocol.models import DeviceNonce, EnrollmentCount
 from appwarden.waivers.models import Waiver
 
@@ -55,6 +56,7 @@ __all__ = [
     "DeterminationEvidence",
     "Device",
     "DeviceGroup",
+    "DeviceInventory",
     "DeviceNonce",
     "DevicePolicyIssue",
     "DevicePolicyVersion",

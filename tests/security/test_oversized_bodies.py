@@ -1,6 +1,7 @@
 """Oversized bodies on every route that takes one: refused with 413 before the body is
 read whole or parsed (declared by Content-Length or streamed in chunks), changing nothing.
-JSON and form routes are capped at ``body_max_bytes``, uploads at ``upload_max_bytes``;
+JSON and form routes are capped at ``body_max_bytes``, uploads at ``upload_max_bytes``,
+MDM inventories at ``inventory_max_bytes``;
 a route that takes no body never reads one."""
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def _allowed_token(env: Env, tokens: dict[str, str], method: str, path: str) -> 
 def test_every_route_with_a_body_refuses_an_oversized_one(env: Env) -> None:
     env.settings.upload_max_bytes = 2 * LIMIT  # small enough to send in a test
     env.settings.partner_list_max_bytes = 2 * LIMIT
+    env.settings.inventory_max_bytes = LIMIT  # MDM inventories have their own ceiling
     tokens = {role.value: env.user(f"u-{role.value}", role) for role in Role}
     routes = _routes_with_bodies()
     assert len(routes) >= 30

@@ -20,6 +20,8 @@ UPLOAD_PATHS = frozenset({"/api/v1/apps/upload", "/apps/upload"}) | frozenset(
     # Partner lists: capped by ``partner_list_max_bytes`` on their routes.
     {"/api/v1/partner-lists/import", "/api/v1/partner-lists/compare", "/partners/compare"}
 )
+#: Paths (by prefix) whose bodies are MDM inventories: capped by ``inventory_max_bytes``.
+UPLOAD_PREFIXES = ("/api/v1/inventories/",)
 
 
 class BodyLimit:
@@ -30,7 +32,8 @@ class BodyLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in UPLOAD_PATHS or path.startswith(UPLOAD_PREFIXES):
             await self.app(scope, receive, send)
             return
         limit = self.limit

@@ -20,13 +20,18 @@ class CappedUploadRoute(APIRoute):
 
     FastAPI parses a multipart body (spooling files to disk) before the handler runs; this
     route checks Content-Length first and counts a chunked body as it arrives, so an
-    oversized upload costs neither memory nor much disk. The handler counts the file too."""
+    oversized upload costs neither memory nor much disk. The handler counts the file too.
+    Subclasses name another setting for the limit, and the room around the file."""
+
+    limit_setting = "upload_max_bytes"
+    overhead = FORM_OVERHEAD
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        setting, overhead = self.limit_setting, self.overhead
 
         async def capped(request: Request) -> Response:
-            limit = request.app.state.context.settings.upload_max_bytes + FORM_OVERHEAD
+            limit = int(getattr(request.app.state.context.settings, setting)) + overhead
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise _too_large(limit)

@@ -15,6 +15,7 @@ from appwarden.cli import (
     demo,
     export,
     fleet,
+    inventory,
     partners,
     report,
     server,
@@ -53,6 +54,7 @@ app.command("drill")(sim.drill)
 app.command("export")(export.export)
 app.add_typer(partners.app, name="partners")
 app.command("report")(report.report)
+app.add_typer(inventory.app, name="inventory")
 
 
 @app.command()

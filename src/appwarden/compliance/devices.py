@@ -19,6 +19,7 @@ from appwarden.compliance.models import (
 from appwarden.enforcement.models import DevicePolicyVersion
 from appwarden.errors import NotFound
 from appwarden.fleet.models import Device
+from appwarden.inventories.models import DeviceInventory
 
 #: A device's overall verdict, as the metrics name it: ``unjudged`` until first judged.
 Verdict = Literal["compliant", "non_compliant", "unreachable", "unjudged"]
@@ -56,12 +57,26 @@ def verdicts(session: Session, device_ids: list[str]) -> dict[str, Verdict]:
     return found
 
 
+def _inventory(row: DeviceInventory) -> schemas.ImportedInventory:
+    return schemas.ImportedInventory(
+        source=row.source,
+        external_id=row.external_id,
+        name=row.name,
+        taken_at=row.taken_at,
+        imported_at=row.imported_at,
+        imported_by=row.imported_by,
+        unresolved_apps=list(row.unresolved or []),
+    )
+
+
 def reported_state(session: Session, device_id: str) -> schemas.DeviceReported:
     """What the device last reported and the policy it was last issued (read only: a
     version waiting to be compiled shows once the device or a read asks for it)."""
-    if session.get(Device, device_id) is None:
+    device = session.get(Device, device_id)
+    if device is None:
         raise NotFound(f"no device {device_id}")
     state = session.get(DeviceState, device_id)
+    imported = session.get(DeviceInventory, device_id)
     issued = session.get(DevicePolicyVersion, device_id)
     apps = session.execute(
         select(InstalledApp.app_id, InstalledApp.signer)
@@ -82,6 +97,8 @@ def reported_state(session: Session, device_id: str) -> schemas.DeviceReported:
     )
     return schemas.DeviceReported(
         device_id=device_id,
+        source=device.source,
+        inventory=None if imported is None else _inventory(imported),
         issued_version=issued.version if issued else None,
         issued_at=issued.issued_at if issued else None,
         applied_version=state.applied_version if state else None,

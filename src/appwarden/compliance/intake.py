@@ -75,11 +75,16 @@ def _new_inventory(
 
 @dataclass(frozen=True)
 class Incoming:
-    """One state report, signed by ``device``; ``body_sha256`` identifies its bytes."""
+    """One state report, signed by ``device``; ``body_sha256`` identifies its bytes.
+
+    ``observed_at`` is when the state was observed, if not on receipt: an inventory an
+    MDM took earlier (:mod:`appwarden.inventories`). It is the report's time for judging,
+    and rules new to the device count from it."""
 
     device: Device
     report: StateReport
     body_sha256: str
+    observed_at: datetime | None = None
 
 
 def digest(body: bytes) -> str:
@@ -247,7 +252,7 @@ def _round(
             "applied_version": report.applied_version,
             "inventory_hash": stored_hash,
             "report_id": report.report_id,
-            "reported_at": now,
+            "reported_at": item.observed_at or now,
         }
         (writes.states if device_id in states else writes.new_states).append(state)
         writes.events += [
@@ -264,7 +269,14 @@ def _round(
         ]
     accepted = [i for i in fresh if outcomes[i] is None]
     writes.send(session, [items[i].device.id for i in accepted], now)
-    judged = judge_many(session, [items[i].device for i in accepted], now=now, settings=settings)
+    observed = {items[i].device.id: items[i].observed_at for i in accepted}
+    judged = judge_many(
+        session,
+        [items[i].device for i in accepted],
+        now=now,
+        settings=settings,
+        applies_from={d: t for d, t in observed.items() if t is not None},
+    )
     records = []
     for index in accepted:
         item = items[index]

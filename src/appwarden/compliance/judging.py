@@ -11,7 +11,7 @@ a batch of one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from threading import Lock
@@ -245,9 +245,10 @@ def _apply(
     entries: Sequence[RuleEntry],
     seen: Observed,
     held: dict[int, Any],
+    first: datetime,
 ) -> dict[int, Judgement]:
     """Judge every rule in force for one device; gather what changed. Rules gone are
-    closed in the history."""
+    closed in the history. A rule new to the device applies from ``first``."""
     now = seen.now
     held = dict(held)
     judgements: dict[int, Judgement] = {}
@@ -255,7 +256,7 @@ def _apply(
         if entry.expires_at is not None and entry.expires_at <= now:
             continue
         row = held.pop(entry.id, None)
-        verdict = judge(entry, entries, seen, row.applies_since if row else now)
+        verdict = judge(entry, entries, seen, row.applies_since if row else first)
         judgements[entry.id] = verdict
         key = {"device_id": device_id, "determination_id": entry.id}
         if row is None:
@@ -264,7 +265,7 @@ def _apply(
                 | {
                     "status": verdict.status,
                     "since": now,
-                    "applies_since": now,
+                    "applies_since": first,
                     "present": verdict.present,
                 }
             )
@@ -317,11 +318,20 @@ class Judged:
 
 
 def judge_many(
-    session: Session, devices: Sequence[Device], *, now: datetime, settings: Settings
+    session: Session,
+    devices: Sequence[Device],
+    *,
+    now: datetime,
+    settings: Settings,
+    applies_from: Mapping[str, datetime] | None = None,
 ) -> Judged:
     """Judge ``devices`` against their current policies and write what changed: status
     rows, their history, each device's overall verdict, and (if configured) a webhook for
-    every device whose verdict changed."""
+    every device whose verdict changed.
+
+    A rule new to a device applies to it from now, or from ``applies_from[device id]``
+    when given (an imported inventory, taken before the server knew the device)."""
+    applies_from = applies_from or {}
     live = [d for d in devices if d.state != "retired"]
     ids = [d.id for d in live]
     policies = current(session, live, now=now)
@@ -338,7 +348,10 @@ def judge_many(
     for device in live:
         policy, version = policies[device.id]
         observed = seen[device.id]
-        judgements = _apply(writes, device.id, policy.entries, observed, held.get(device.id, {}))
+        first = min(applies_from.get(device.id, now), now)
+        judgements = _apply(
+            writes, device.id, policy.entries, observed, held.get(device.id, {}), first
+        )
         compliant = overall(judgements.values())
         record = {
             "device_id": device.id,

@@ -180,6 +180,7 @@ def device_compliance(session: Session, device_id: str) -> schemas.DeviceComplia
         device_id=device_id,
         compliant=bool(verdict and verdict.compliant) and device.state != "retired",
         state=device.state,
+        source=device.source,
         evaluated_at=verdict.evaluated_at if verdict else None,
         last_report_at=state.reported_at if state else None,
         policy_version=verdict.policy_version if verdict else None,

@@ -68,8 +68,11 @@ class DeviceCompliance(BaseModel):
         "device and its target not seen); false if never judged."
     )
     state: str
+    source: str = Field(description="agent, or the MDM whose inventory was imported.")
     evaluated_at: datetime | None
-    last_report_at: datetime | None
+    last_report_at: datetime | None = Field(
+        description="Its last report; for an imported device, when its MDM took the inventory."
+    )
     policy_version: int | None
     applied_version: int | None
     determinations: list[DeviceDeterminationStatus]
@@ -109,10 +112,26 @@ class ReportedEvent(BaseModel):
     received_at: datetime
 
 
+class ImportedInventory(BaseModel):
+    """Where an imported device's inventory came from, and how old it is."""
+
+    source: str = Field(description="intune, amapi or apple-mdm.")
+    external_id: str = Field(description="The MDM's own id of the device.")
+    name: str | None
+    taken_at: datetime = Field(description="When the MDM took the inventory last imported.")
+    imported_at: datetime
+    imported_by: str
+    unresolved_apps: list[str] = Field(description="App names that matched no app id.")
+
+
 class DeviceReported(BaseModel):
     """What a device last reported, and the policy version it was last issued."""
 
     device_id: str
+    source: str = Field(description="agent, or the MDM whose inventory was imported.")
+    inventory: ImportedInventory | None = Field(
+        default=None, description="For a device imported from another MDM's inventory."
+    )
     issued_version: int | None = Field(description="The latest version issued to it.")
     issued_at: datetime | None
     applied_version: int | None = Field(description="The version it last said it applied.")

@@ -92,6 +92,13 @@ OWNERSHIPS = {
     "contractor": N_("contractor"),
 }
 DEVICE_STATES = {"active": N_("active"), "lost": N_("lost"), "retired": N_("retired")}
+#: Where a device's state comes from: the agent, or another MDM's imported inventory.
+SOURCES = {
+    "agent": N_("AppWarden agent"),
+    "intune": N_("Microsoft Intune"),
+    "amapi": N_("Android Management API"),
+    "apple-mdm": N_("Apple MDM"),
+}
 VERDICTS = {
     "compliant": N_("compliant"),
     "non_compliant": N_("not compliant"),

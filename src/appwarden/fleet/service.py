@@ -282,6 +282,7 @@ def devices_query(
     platform: str | None = None,
     ownership: str | None = None,
     state: str | None = None,
+    source: str | None = None,
 ) -> Select[Device]:
     """Devices by enrollment time; ``group_id`` counts static members and rule matches."""
     query = select(Device).order_by(Device.enrolled_at, Device.id)
@@ -298,6 +299,8 @@ def devices_query(
         query = query.where(Device.ownership == ownership)
     if state:
         query = query.where(Device.state == state)
+    if source:
+        query = query.where(Device.source == source)
     return query
 
 

@@ -201,11 +201,20 @@ def list_devices(
     compliance: Annotated[
         Verdict | None, Query(description="Overall verdict; unjudged: never judged yet.")
     ] = None,
+    source: Annotated[
+        str | None,
+        Query(max_length=32, description="agent, or an MDM: intune, amapi, apple-mdm."),
+    ] = None,
 ) -> Page[DeviceRead]:
-    """Devices, in order of enrollment, filtered by group, platform, ownership, state or
-    overall compliance."""
+    """Devices, in order of enrollment, filtered by group, platform, ownership, state,
+    source or overall compliance."""
     query = service.devices_query(
-        session, group_id=group_id, platform=platform, ownership=ownership, state=state
+        session,
+        group_id=group_id,
+        platform=platform,
+        ownership=ownership,
+        state=state,
+        source=source,
     )
     if compliance is not None:
         query = query.where(verdict_clause(compliance))

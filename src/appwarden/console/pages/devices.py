@@ -1,4 +1,4 @@
-"""Devices: the list (filtered by group, platform, ownership, state and overall compliance;
+"""Devices: the list (filtered by group, platform, ownership, state, source and overall compliance;
 paginated; readable without JavaScript) and one device's page (its facts and groups, the
 policy version issued and applied, compliance per determination, installed apps, its
 latest reports and events).
@@ -63,12 +63,14 @@ def list_page(
     ownership_filter: Annotated[str, Query(alias="ownership", max_length=16)] = "",
     state_filter: Annotated[str, Query(alias="state", max_length=16)] = "",
     compliance_filter: Annotated[str, Query(alias="compliance", max_length=16)] = "",
+    source_filter: Annotated[str, Query(alias="source", max_length=32)] = "",
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     group_id = form_filters.number(group)
     platform = form_filters.choice(platform_filter, get_args(Platform))
     ownership = form_filters.choice(ownership_filter, get_args(Ownership))
     state = form_filters.choice(state_filter, get_args(DeviceState))
+    source = form_filters.choice(source_filter, tuple(labels.SOURCES))
     verdict = cast(
         "Verdict | None", form_filters.choice(compliance_filter, compliance_devices.VERDICTS)
     )
@@ -76,13 +78,18 @@ def list_page(
     context = context_of(request)
     filters: dict[str, Any] = {"group_id": group_id, "platform": platform,
                                "ownership": ownership, "state": state,
-                               "compliance": verdict}  # fmt: skip
+                               "compliance": verdict, "source": source}  # fmt: skip
     filters = {k: v for k, v in filters.items() if v is not None}
     with context.reading() as session:
         groups = list(session.scalars(service.groups_query()))
         try:
             stmt = service.devices_query(
-                session, group_id=group_id, platform=platform, ownership=ownership, state=state
+                session,
+                group_id=group_id,
+                platform=platform,
+                ownership=ownership,
+                state=state,
+                source=source,
             )
         except NotFound:
             raise GroupFilterNotFound from None
