@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -104,3 +105,19 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: committed if the block ends normally, rolled back otherwise."""
     with sessions() as session, session.begin():
         yield session
+
+
+#: SQLite's SQLITE_FULL, PostgreSQL's disk_full (SQLSTATE 53100).
+_SQLITE_FULL = "database or disk is full"
+_PG_DISK_FULL = "53100"
+
+
+def database_trouble(error: DBAPIError) -> Literal["full", "unavailable"] | None:
+    """What a database failure that is not the request's fault is: the disk under the
+    database is ``full``, or the database is ``unavailable`` (a lost or refused connection,
+    worth retrying); None for anything else (a bug, a constraint)."""
+    if _SQLITE_FULL in str(error.orig) or getattr(error.orig, "sqlstate", None) == _PG_DISK_FULL:
+        return "full"
+    if error.connection_invalidated or isinstance(error, OperationalError):
+        return "unavailable"
+    return None
