@@ -5,8 +5,9 @@ fleet of reference agents in this process. Half the fleet holds the app; a ban o
 approved, and the fault is injected at once, while the devices are fetching the new policy
 and reporting the removal. Then, with the server back:
 
-- every device converges: the agents holding the app report it gone, and on the server
-  every device's last report applied its current policy version and lists no banned app;
+- every device converges: each agent holds the policy version the server issued it last,
+  the agents holding the app report it gone, no device's inventory on the server lists it,
+  and the server judges every device compliant with the ban;
 - nothing is lost or doubled: exactly one ``removed`` event per holder is recorded;
 - ``appwarden audit verify`` passes (run as the operator would, in a process of its own).
 
@@ -16,6 +17,7 @@ The agents' HTTP answers are counted by status (and transport failures), for the
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -29,10 +31,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from appwarden.compliance.models import DeviceEvent, DeviceState, InstalledApp
+from appwarden.compliance.models import DeviceEvent, InstalledApp
 from appwarden.db import make_engine
 from appwarden.enforcement.models import DevicePolicyVersion
 from appwarden.fleet.models import Device
+from appwarden.protocol.v1.signing import DEVICE_HEADER
 from appwarden.sim import fleet as sim_fleet
 from appwarden.sim.client import Answer, Http
 from appwarden.sim.drill_api import DrillApi, Tokens
@@ -45,14 +48,23 @@ from tests.conftest import APPS, require
 APP = "com.example.faults"
 GROUP = "fault-drill"
 EVIDENCE = "urzip-release.apk"
-CONVERGE_S = 180.0
+CONVERGE_S = float(os.environ.get("FAULTS_CONVERGE_S", "180"))
+
+
+@dataclass
+class Traffic:
+    """What the agents saw: answers by status (``transport:…`` for failures) and, per
+    device, the policy version it received last."""
+
+    answers: Counter[str] = field(default_factory=Counter)
+    versions: dict[str, int] = field(default_factory=dict)
 
 
 class CountingHttp:
-    """The agents' HTTP client, counting answers by status and transport failures."""
+    """The agents' HTTP client, recording their :class:`Traffic`."""
 
-    def __init__(self, inner: Http, seen: Counter[str]) -> None:
-        self.inner, self.seen = inner, seen
+    def __init__(self, inner: Http, traffic: Traffic) -> None:
+        self.inner, self.traffic = inner, traffic
 
     async def request(
         self, method: str, target: str, headers: dict[str, str], body: bytes, timeout: float
@@ -60,25 +72,27 @@ class CountingHttp:
         try:
             answer = await self.inner.request(method, target, headers, body, timeout)
         except Exception as error:
-            self.seen[f"transport:{type(error).__name__}"] += 1
+            self.traffic.answers[f"transport:{type(error).__name__}"] += 1
             raise
-        self.seen[str(answer.status)] += 1
+        self.traffic.answers[str(answer.status)] += 1
+        if target.startswith("/v1/policy") and answer.status == 200:
+            self.traffic.versions[headers[DEVICE_HEADER]] = int(answer.json()["version"])
         return answer
 
     async def aclose(self) -> None:
         await self.inner.aclose()
 
 
-def count_answers(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count what the agents of fleets built from now on see (in this process)."""
-    seen: Counter[str] = Counter()
+def record_traffic(monkeypatch: pytest.MonkeyPatch) -> Traffic:
+    """Record what the agents of fleets built from now on see (in this process)."""
+    traffic = Traffic()
     make = sim_fleet.make_http
 
     def counting(base_url: str, *, local_address: str | None = None) -> Http:
-        return CountingHttp(make(base_url, local_address=local_address), seen)
+        return CountingHttp(make(base_url, local_address=local_address), traffic)
 
     monkeypatch.setattr(sim_fleet, "make_http", counting)
-    return seen
+    return traffic
 
 
 def audit_verify(server: LocalServer) -> str:
@@ -97,37 +111,36 @@ def audit_verify(server: LocalServer) -> str:
 
 @dataclass(frozen=True)
 class Converged:
-    """The server's view of the fleet after the fault."""
+    """The fleet after the fault, as the server and the agents see it."""
 
     devices: int
-    on_current_version: int
+    agents_on_current_version: int
     holding_the_app: int
     removed_events: int
     devices_with_removal: int
+    compliant: int  # judged by the server
 
 
-def server_view(server: LocalServer) -> Converged:
+def server_view(server: LocalServer, traffic: Traffic, compliant: int) -> Converged:
     engine = make_engine(server.settings.database, pool_size=1)
     try:
         with engine.connect() as connection:
-            current = (
-                select(func.count())
-                .select_from(DeviceState)
-                .join(DevicePolicyVersion, DevicePolicyVersion.device_id == DeviceState.device_id)
-                .where(DeviceState.applied_version == DevicePolicyVersion.version)
-            )
+            issued = select(DevicePolicyVersion.device_id, DevicePolicyVersion.version)
+            current = {r.device_id: r.version for r in connection.execute(issued)}
             removed = select(DeviceEvent.device_id).where(
                 DeviceEvent.kind == "removed", DeviceEvent.app_id == APP
             )
             rows = list(connection.scalars(removed))
+            holding = select(func.count()).where(InstalledApp.app_id == APP)
             return Converged(
                 devices=int(connection.scalar(select(func.count()).select_from(Device)) or 0),
-                on_current_version=int(connection.scalar(current) or 0),
-                holding_the_app=int(
-                    connection.scalar(select(func.count()).where(InstalledApp.app_id == APP)) or 0
+                agents_on_current_version=sum(
+                    1 for d, v in current.items() if traffic.versions.get(d) == v
                 ),
+                holding_the_app=int(connection.scalar(holding) or 0),
                 removed_events=len(rows),
                 devices_with_removal=len(set(rows)),
+                compliant=compliant,
             )
     finally:
         engine.dispose()
@@ -145,21 +158,25 @@ class Outcome:
     answers: Counter[str] = field(default_factory=Counter)
     audit: str = ""
     view: Converged | None = None
+    determination: int = 0
+    fault: str = ""
 
     def line(self, name: str) -> str:
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(self.answers.items()))
         view = self.view
-        converged = view.on_current_version if view else 0
-        removed = view.removed_events if view else 0
+        assert view is not None
         return (
-            f"[{name}] devices {self.devices}, holders {self.holders}, compliant when the "
-            f"fault hit {self.compliant_at_fault}/{self.holders}, outage {self.outage_s:.2f} s, "
-            f"converged {converged}/{self.devices} {self.converged_s:.2f} s after, "
-            f"removed events {removed}; answers {{{answers}}}; audit {self.audit}"
+            f"[{name}] devices {self.devices}, holders {self.holders}, holders compliant when "
+            f"the fault hit {self.compliant_at_fault}/{self.holders}, outage "
+            f"{self.outage_s:.2f} s ({self.fault}); {self.converged_s:.2f} s after it: "
+            f"agents on the current version {view.agents_on_current_version}/{self.devices}, "
+            f"judged compliant {view.compliant}/{self.devices}, removed events {view.removed_events}; "
+            f"answers {{{answers}}}; audit {self.audit}"
         )
 
 
-Fault = Callable[[LocalServer], Awaitable[None]]
+#: Injects a fault and returns once the server answers again; says what it saw.
+Fault = Callable[[LocalServer], Awaitable[str]]
 
 
 def people_tokens(server: LocalServer, folder: Path) -> Tokens:
@@ -182,12 +199,13 @@ async def drill_with_fault(
     server: LocalServer,
     folder: Path,
     fault: Fault,
-    answers: Counter[str],
+    traffic: Traffic,
     *,
     devices: int = 60,
 ) -> Outcome:
-    """Start ``server``, sync a fleet, approve a ban, inject ``fault`` (which leaves the
-    server answering again), and wait until the whole fleet converged; then check."""
+    """Start ``server``, sync a fleet, approve a ban, inject ``fault`` once the first
+    holder reported the removal (it leaves the server answering again), and wait until the
+    whole fleet converged; then check."""
     evidence = require(APPS / EVIDENCE)
     server.start()
     tokens = people_tokens(server, folder)
@@ -213,35 +231,48 @@ async def drill_with_fault(
             assert synced, f"only {len(fleet.status.synced)} devices synced: {fleet.status.errors}"
             number = await api.propose_ban(APP, GROUP, assessment)
             await api.approve_interim(number)
+            # Strike in the middle of the propagation: once the first holder reported.
+            await fleet.wait_for(lambda s: bool(holders & s.compliant.keys()), 30)
             outcome.compliant_at_fault = len(holders & fleet.status.compliant.keys())
             down = time.monotonic()
-            await fault(server)
+            outcome.fault = await fault(server)
             up = time.monotonic()
             outcome.outage_s = up - down
-            converged = await _converge(fleet, holders, server)
+            view = await _converge(fleet, holders, server, traffic, api, number)
             outcome.converged_s = time.monotonic() - up
-            assert converged, f"not converged: {fleet.status} {server_view(server)}"
+            assert view is not None, f"not converged: {fleet.status.compliant.keys()}"
         finally:
             await fleet.stop()
     assert fleet.status.errors == [], fleet.status.errors[:5]
-    outcome.answers = Counter(answers)
-    outcome.view = server_view(server)
+    outcome.answers = Counter(traffic.answers)
+    outcome.view = view
+    outcome.determination = number
     outcome.audit = audit_verify(server)
     check(outcome)
     return outcome
 
 
-async def _converge(fleet: Any, holders: set[int], server: LocalServer) -> bool:
+async def _converge(
+    fleet: Any, holders: set[int], server: LocalServer, traffic: Traffic, api: DrillApi, number: int
+) -> Converged | None:
+    """The fleet once converged (see the module), or None after :data:`CONVERGE_S`."""
     deadline = time.monotonic() + CONVERGE_S
-    done = await fleet.wait_for(lambda s: holders <= s.compliant.keys(), CONVERGE_S)
-    while done:
-        view = await asyncio.to_thread(server_view, server)
-        if view.on_current_version == view.devices and view.holding_the_app == 0:
-            return True
-        if time.monotonic() > deadline:
-            return False
+    if not await fleet.wait_for(lambda s: holders <= s.compliant.keys(), CONVERGE_S):
+        return None
+    view = None
+    while time.monotonic() < deadline:
+        judged = await api.compliance(number)
+        compliant = int(judged["counts"]["compliant"]) if judged else 0
+        view = await asyncio.to_thread(server_view, server, traffic, compliant)
+        if (
+            view.agents_on_current_version == view.devices
+            and view.holding_the_app == 0
+            and compliant == view.devices
+        ):
+            return view
         await asyncio.sleep(0.5)
-    return False
+    print(f"not converged: {view}")
+    return None
 
 
 def check(outcome: Outcome) -> None:
@@ -249,7 +280,8 @@ def check(outcome: Outcome) -> None:
     view = outcome.view
     assert view is not None
     assert view.devices == outcome.devices
-    assert view.on_current_version == outcome.devices
+    assert view.agents_on_current_version == outcome.devices
+    assert view.compliant == outcome.devices
     assert view.holding_the_app == 0
     assert view.removed_events == outcome.holders, view
     assert view.devices_with_removal == outcome.holders, view
