@@ -170,8 +170,8 @@ class Outcome:
             f"the fault hit {self.compliant_at_fault}/{self.holders}, outage "
             f"{self.outage_s:.2f} s ({self.fault}); {self.converged_s:.2f} s after it: "
             f"agents on the current version {view.agents_on_current_version}/{self.devices}, "
-            f"judged compliant {view.compliant}/{self.devices}, removed events {view.removed_events}; "
-            f"answers {{{answers}}}; audit {self.audit}"
+            f"judged compliant {view.compliant}/{self.devices}, "
+            f"removed events {view.removed_events}; answers {{{answers}}}; audit {self.audit}"
         )
 
 
