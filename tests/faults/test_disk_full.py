@@ -86,4 +86,6 @@ def test_a_full_disk_under_sqlite_refuses_writes_with_507_and_keeps_serving(
             with env.session() as session:
                 groups = session.scalar(select(func.count()).select_from(DeviceGroup))
             assert groups == created + 1  # the refused one was not half-recorded
-            assert env.audit_ok().ok
+            verified = env.audit_ok()
+            assert verified.ok
+            print(f"[sqlite disk full] {created} groups created, then 507; {verified.count} events")
