@@ -14,6 +14,7 @@ from appwarden import __version__, console, metrics
 from appwarden.api.deps import Context, authenticated
 from appwarden.api.limits import BodyLimit
 from appwarden.api.problems import PROBLEM_MEDIA, Problem, install_problem_handlers, problems
+from appwarden.catalog.blobs import sweep_staging
 from appwarden.clock import Clock, SystemClock
 from appwarden.config import Settings
 from appwarden.db import make_engine, make_sessionmaker
@@ -64,6 +65,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Few threads: handlers are short and share one GIL (and, on SQLite, one write lock);
     # forty threads mostly wait on each other and stretch every transaction.
     to_thread.current_default_thread_limiter().total_tokens = app.state.context.settings.threads
+    # Uploads a killed process left half-spooled (other processes' uploads are locked).
+    await to_thread.run_sync(sweep_staging, app.state.context.settings.blobs_dir)
     await distributor.start()
     try:
         yield

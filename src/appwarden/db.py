@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     DateTime,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     insert,
     update,
 )
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -146,3 +147,19 @@ def update_rows(session: Session, model: type[Base], rows: Sequence[dict[str, An
                 for row in group
             ],
         )
+
+
+#: SQLite's SQLITE_FULL, PostgreSQL's disk_full (SQLSTATE 53100).
+_SQLITE_FULL = "database or disk is full"
+_PG_DISK_FULL = "53100"
+
+
+def database_trouble(error: DBAPIError) -> Literal["full", "unavailable"] | None:
+    """What a database failure that is not the request's fault is: the disk under the
+    database is ``full``, or the database is ``unavailable`` (a lost or refused connection,
+    worth retrying); None for anything else (a bug, a constraint)."""
+    if _SQLITE_FULL in str(error.orig) or getattr(error.orig, "sqlstate", None) == _PG_DISK_FULL:
+        return "full"
+    if error.connection_invalidated or isinstance(error, OperationalError):
+        return "unavailable"
+    return None

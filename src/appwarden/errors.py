@@ -54,3 +54,9 @@ class TooLarge(DomainError):
 
 class RateLimited(DomainError):
     status, kind, title = 429, "rate-limited", "Too many requests"
+
+
+class StorageFull(DomainError):
+    """The server's disk (or quota) is full: nothing was kept; send again later."""
+
+    status, kind, title = 507, "storage-full", "Insufficient storage"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from appwarden.catalog.blobs import BlobStore, discard_unless_committed
+from appwarden.catalog.blobs import BlobStore, discard_unless_committed, sweep_staging
 from appwarden.db import make_engine, make_sessionmaker
 from appwarden.errors import TooLarge
 
@@ -74,3 +74,16 @@ def test_a_new_file_lives_only_if_the_transaction_commits(tmp_path: Path, commit
         with session.begin():  # a later transaction on the same session is not watched
             session.rollback()
         assert path.exists()
+
+
+def test_sweep_removes_the_staging_files_no_process_holds(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    staging = store.root / ".staging"
+    staging.mkdir(parents=True)
+    (staging / "upload-cut-off").write_bytes(b"half an apk")  # a killed upload: unlocked
+    with store.spool(io.BytesIO(b"in progress"), limit=100, name="a.apk") as staged:
+        assert sweep_staging(store.root) == 1
+        assert staged.path.read_bytes() == b"in progress"  # locked by this upload: kept
+    assert sweep_staging(store.root) == 0
+    assert list(staging.iterdir()) == []
+    assert sweep_staging(tmp_path / "nothing-here") == 0

@@ -116,7 +116,7 @@ def live_postgres() -> Iterator[str]:
     """A PostgreSQL database of this test's own (the servers migrate it)."""
     name = f"appwarden_live_{os.getpid()}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     try:
-        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))

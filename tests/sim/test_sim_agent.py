@@ -52,6 +52,23 @@ async def test_enroll_sync_long_poll_wake_remove_and_report() -> None:
     await http.aclose()
 
 
+async def test_a_device_without_the_banned_app_still_reports_the_new_version() -> None:
+    """Nothing to remove and nothing changed, but the server must hear that the device
+    applied the new policy: until then it counts the device as pending."""
+    state, _flaky, http = fake_server()
+    agent = agent_on(http, FixedClock(NOW), OTHER)
+    await agent.enroll("t")
+    await agent.step(wait=0)
+    state.ban(APP)
+    assert await agent.step(wait=0) is True
+    last = state.reports[-1][2]
+    assert last["applied_version"] == 2 and last["inventory"] is None and last["events"] == []
+    reports = len(state.reports)
+    await agent.step(wait=0)  # nothing new: no report
+    assert len(state.reports) == reports
+    await http.aclose()
+
+
 async def test_a_report_lost_on_the_network_is_sent_again_with_the_same_id() -> None:
     state, _flaky, http = fake_server()
     agent = agent_on(http, FixedClock(NOW), APP)

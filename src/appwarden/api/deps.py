@@ -8,12 +8,14 @@ document as ``x-permission`` and is what docs/permissions.md is checked against.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from appwarden.audit.refusals import (
@@ -26,7 +28,10 @@ from appwarden.auth.roles import Permission, allows
 from appwarden.auth.service import Principal, principal_for_token
 from appwarden.clock import Clock
 from appwarden.config import Settings
+from appwarden.db import database_trouble
 from appwarden.errors import Forbidden, Unauthenticated
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,8 +90,7 @@ def authenticated(request: Request, context: ContextDep) -> Principal:
     try:
         if scheme.lower() != "bearer" or not credentials:
             raise Unauthenticated("send an API token: Authorization: Bearer <token>")
-        with context.sessions() as session, session.begin():
-            principal = principal_for_token(session, clock=context.clock, clear=credentials.strip())
+        principal = _principal(context, credentials.strip())
     except Unauthenticated as refused:
         address = client_address(request)
         reason = "no token" if not credentials else "unknown, expired or revoked token"
@@ -102,6 +106,20 @@ def authenticated(request: Request, context: ContextDep) -> Principal:
         )
         raise
     request.state.principal = principal
+    return principal
+
+
+def _principal(context: Context, credentials: str) -> Principal:
+    """The token's principal, its last use recorded; on a full disk the use is not
+    recorded, and the request goes on (reads still work; writes get their own 507)."""
+    principal: Principal | None = None
+    try:
+        with context.sessions() as session, session.begin():
+            principal = principal_for_token(session, clock=context.clock, clear=credentials)
+    except DBAPIError as error:
+        if principal is None or database_trouble(error) != "full":
+            raise
+        log.warning("a token's last use was not recorded: the disk is full")
     return principal
 
 

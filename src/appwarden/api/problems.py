@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from appwarden.db import database_trouble
 from appwarden.errors import DomainError
 
+log = logging.getLogger(__name__)
 PROBLEM_MEDIA = "application/problem+json"
 TYPE_BASE = "urn:appwarden:problem:"
 
@@ -62,6 +66,13 @@ _TITLES = {
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("invalid", "Invalid request"),
     429: ("rate-limited", "Too many requests"),
+    503: ("database-unavailable", "Database unavailable"),
+    507: ("storage-full", "Insufficient storage"),
+}
+
+_TROUBLE = {
+    "full": (507, "the server's storage is full; nothing was recorded. Try again later."),
+    "unavailable": (503, "the database is unavailable; nothing was recorded. Try again shortly."),
 }
 
 
@@ -80,6 +91,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
         return problem_response(request, 422, "invalid", "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, error: DBAPIError) -> JSONResponse:
+        trouble = database_trouble(error)
+        if trouble is None:
+            raise error
+        status, detail = _TROUBLE[trouble]
+        log.warning("%s %s: %d (%s)", request.method, request.url.path, status, error.orig)
+        kind, title = _TITLES[status]
+        answer = problem_response(request, status, kind, title, detail)
+        if status == 503:
+            answer.headers["Retry-After"] = "1"
+        return answer
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -32,7 +32,7 @@ uploads_router = APIRouter(tags=["catalog"], route_class=CappedUploadRoute)
     "/apps/upload",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadRead,
-    responses=problems(404, 413, 422, 503),
+    responses=problems(404, 413, 422, 503, 507),
     **guarded(Permission.vet),
 )
 def upload(
@@ -46,8 +46,9 @@ def upload(
     file (stored once per SHA-256) and a new assessment. Honours Idempotency-Key.
 
     A file that cannot be vetted, is too large or names an unknown publisher is refused
-    with a problem document and leaves nothing behind: no rows, no stored file. Vetting
-    runs between two short transactions, never inside one (SQLite's write lock)."""
+    with a problem document and leaves nothing behind: no rows, no stored file; so is a
+    file the server has no room to keep (507). Vetting runs between two short
+    transactions, never inside one (SQLite's write lock)."""
     settings, clock = context.settings, context.clock
     name = uploads.base_name(file.filename)
     kind = uploads.file_kind(name)

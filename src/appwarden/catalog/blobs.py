@@ -6,11 +6,20 @@ to ``root/.staging`` with a size cap, hashed on the way; they are moved into pla
 after vetting succeeded, and a file that was new is removed again if the database
 transaction that records it does not commit (:func:`discard_unless_committed`): a
 rejected upload leaves nothing behind.
+
+A staging file is locked (``flock``) by the process writing it for as long as it is in
+use. A process killed mid-upload leaves its staging file unlocked, and
+:func:`sweep_staging` (run when a server process starts) removes it; files other
+processes are still writing stay. A full disk is :class:`StorageFull` (507), and the
+partial staging file goes with the failed upload.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,10 +31,20 @@ from typing import BinaryIO
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from appwarden.errors import TooLarge
+from appwarden.errors import StorageFull, TooLarge
 
 CHUNK = 1024 * 1024
 STAGING = ".staging"
+#: What a full file system (or an exhausted quota) looks like to a write.
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+log = logging.getLogger(__name__)
+
+
+def _full(name: str | None = None) -> StorageFull:
+    return StorageFull(
+        (f"{name}: " if name else "") + "the server's storage is full; the file was not kept. "
+        "Send it again once an operator has freed space."
+    )
 
 
 @dataclass(frozen=True)
@@ -51,24 +70,30 @@ class BlobStore:
     @contextmanager
     def spool(self, stream: BinaryIO, *, limit: int, name: str) -> Iterator[Staged]:
         """Copy ``stream`` to a staging file in chunks, counting: past ``limit`` bytes
-        stop at once with :class:`TooLarge`. The staging file is gone after the block,
-        unless :meth:`put` moved it into the store."""
-        staging = self.root / STAGING
-        staging.mkdir(parents=True, exist_ok=True)
-        handle, raw = tempfile.mkstemp(dir=staging, prefix="upload-")
-        path = Path(raw)
+        stop at once with :class:`TooLarge`; on a full disk, :class:`StorageFull`. The
+        staging file stays locked during the block and is gone after it, unless
+        :meth:`put` moved it into the store."""
         try:
-            digest, size = hashlib.sha256(), 0
-            with os.fdopen(handle, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge(f"{name}: larger than the upload limit of {limit} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            yield Staged(path=path, sha256=digest.hexdigest(), size=size)
+            out, path = _locked_staging_file(self.root / STAGING)
+        except OSError as error:
+            raise _full(name) if error.errno in FULL else error from None
+        try:
+            with out:
+                digest, size = hashlib.sha256(), 0
+                try:
+                    while chunk := stream.read(CHUNK):
+                        size += len(chunk)
+                        if size > limit:
+                            raise TooLarge(f"{name}: larger than the upload limit of {limit} bytes")
+                        digest.update(chunk)
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                except OSError as error:
+                    if error.errno in FULL:
+                        raise _full(name) from None
+                    raise
+                yield Staged(path=path, sha256=digest.hexdigest(), size=size)
         finally:
             path.unlink(missing_ok=True)
 
@@ -80,10 +105,63 @@ class BlobStore:
         target = self.path_for(staged.sha256)
         if target.is_file():
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, target)
-        _fsync_dir(target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.path, target)
+            _fsync_dir(target.parent)
+        except OSError as error:
+            if error.errno in FULL:
+                raise _full() from None
+            raise
         return True
+
+
+def _locked_staging_file(staging: Path) -> tuple[BinaryIO, Path]:
+    """A new staging file, open for writing and locked by this process.
+
+    :func:`sweep_staging` may take the lock of a file created a moment ago, before this
+    process locked it, and remove it: then the file locked here is no longer the one with
+    that name, and another is made."""
+    staging.mkdir(parents=True, exist_ok=True)
+    while True:
+        handle, raw = tempfile.mkstemp(dir=staging, prefix="upload-")
+        out = os.fdopen(handle, "wb")
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+        try:
+            if os.stat(raw).st_ino == os.fstat(out.fileno()).st_ino:
+                return out, Path(raw)
+        except FileNotFoundError:
+            pass
+        out.close()
+
+
+def sweep_staging(root: Path) -> int:
+    """Remove the staging files no process holds (uploads cut off by a crash or a
+    SIGKILL): the number removed. Files other processes are writing are locked, and stay."""
+    staging = root / STAGING
+    removed = 0
+    try:
+        names = sorted(p for p in staging.iterdir() if p.is_file())
+    except FileNotFoundError:
+        return 0
+    for path in names:
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            continue  # an upload in progress in another process
+        try:
+            path.unlink(missing_ok=True)
+            removed += 1
+        finally:
+            os.close(descriptor)
+    if removed:
+        log.warning("removed %d unfinished uploads from %s", removed, staging)
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -117,7 +117,7 @@ class Agent:
 
     async def report(self) -> dict[str, Any] | None:
         """Send what the server does not know yet (the same report again after a failure)."""
-        if self.policy is None or not self.book.due(self.packages.inventory()):
+        if self.policy is None or not self.book.due(self.packages.inventory(), self.policy.version):
             return None
         report = self.book.next(self.packages.inventory(), self.policy.version)
         try:

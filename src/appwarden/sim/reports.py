@@ -30,6 +30,7 @@ class ReportBook:
 
     acked: tuple[InstalledApp, ...] | None = None  # None: the server has no inventory yet
     acked_hash: str | None = None
+    acked_version: int | None = None  # the applied version the server was told last
     queued: list[Event] = field(default_factory=list)
     pending: Report | None = None
 
@@ -43,12 +44,16 @@ class ReportBook:
             self.queued[:0] = list(self.pending.events)
             self.pending = None
 
-    def due(self, inventory: list[InstalledApp]) -> bool:
+    def due(self, inventory: list[InstalledApp], applied_version: int) -> bool:
+        """Something the server does not know: a report to retry, events, an inventory
+        it lacks or that changed, or a newly applied policy version (even with nothing
+        else to say: until then the server counts the device as pending)."""
         return (
             self.pending is not None
             or bool(self.queued)
             or self.acked is None
             or tuple(inventory) != self.acked
+            or applied_version != self.acked_version
         )
 
     def next(self, inventory: list[InstalledApp], applied_version: int) -> Report:
@@ -84,5 +89,6 @@ class ReportBook:
     def accepted(self, report: Report) -> None:
         self.acked = report.inventory
         self.acked_hash = inventory_hash(report.inventory)
+        self.acked_version = int(report.body["applied_version"])
         if self.pending is report:
             self.pending = None

@@ -29,7 +29,7 @@ from appwarden.console.i18n import N_, translator
 from appwarden.console.nav import NavItem
 from appwarden.console.rendering import render
 from appwarden.console.sessions import context_of
-from appwarden.errors import DomainError, TooLarge
+from appwarden.errors import DomainError, StorageFull, TooLarge
 
 router = APIRouter()
 #: The upload reads its body through the same size cap as the REST upload route.
@@ -174,6 +174,9 @@ def upload(
         limit = settings.upload_max_bytes // (1024 * 1024)
         reason = _("The file is larger than %(limit)s MB.") % {"limit": limit}
         return _refused(request, principal, reason, status=413)
+    except StorageFull:
+        reason = _("The server's storage is full: the file was not kept. Tell an operator.")
+        return _refused(request, principal, reason, status=507)
     except uploads.DefinitionsUnavailable:
         reason = _("The server cannot vet files now: its tracker definitions cannot be read.")
         return _refused(request, principal, reason + " " + _("Tell an operator."), status=503)
