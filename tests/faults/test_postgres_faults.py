@@ -200,10 +200,7 @@ async def test_every_connection_cut_for_three_seconds_during_a_drill(
 
 
 @pytest.mark.xdist_group("postgres-restart")
-@pytest.mark.skipif(
-    os.environ.get("APPWARDEN_FAULTS_RESTART_POSTGRES") != "1",
-    reason="restarts the shared PostgreSQL: run by hand with APPWARDEN_FAULTS_RESTART_POSTGRES=1",
-)
+@pytest.mark.restarts_postgres  # run by hand only: see tests/faults/conftest.py
 async def test_postgresql_restarted_during_a_drill(
     live_postgres: str, tmp_path: Path, traffic: Traffic
 ) -> None:
