@@ -89,7 +89,11 @@ def refresh(
     ids = sorted(set(device_ids) if device_ids is not None else due(session, now, settings))
     changed: list[str] = []
     for part in chunked(ids):
-        devices = list(session.scalars(select(Device).where(Device.id.in_(part))))
-        devices.sort(key=lambda d: d.id)
+        # On PostgreSQL, lock the devices first, skipping those a state report is being
+        # recorded for right now (that report judges them): this judging then never waits
+        # for the report writer, so the two can neither deadlock nor insert the same
+        # status twice. (SQLite has one writer; there this is a plain read.)
+        query = select(Device).where(Device.id.in_(part)).order_by(Device.id)
+        devices = list(session.scalars(query.with_for_update(skip_locked=True)))
         changed += judge_many(session, devices, now=now, settings=settings).changed
     return changed
