@@ -51,3 +51,23 @@ def test_serve_upgrades_the_database_and_answers(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_serve_gives_busy_workers_time_to_answer_the_supervisor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With several workers, a worker busy with a ban must not be killed for missing
+    uvicorn's default 5 s health check (every long-poll parked on it would drop)."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from appwarden.cli.main import app
+    from appwarden.cli.server import WORKER_HEALTHCHECK_S
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.update(options))
+    monkeypatch.setenv("APPWARDEN_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["serve", "--workers", "2", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert started["workers"] == 2
+    assert started["timeout_worker_healthcheck"] == WORKER_HEALTHCHECK_S >= 30

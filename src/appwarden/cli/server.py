@@ -24,6 +24,10 @@ def upgrade() -> None:
     typer.echo(f"database at revision {migrate.current(engine)}: {engine.url.render_as_string()}")
 
 
+#: Seconds a worker may take to answer the supervisor's health check (see ``serve``).
+WORKER_HEALTHCHECK_S = 60
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -48,4 +52,9 @@ def serve(
         workers=workers,
         proxy_headers=False,
         access_log=access_log,
+        # With several workers, uvicorn's supervisor kills a worker that does not answer
+        # its ping within this many seconds (5 by default). A worker busy with a ban
+        # reaching thousands of devices can miss 5 s on a loaded machine; killing it drops
+        # every long-poll parked there, and their reconnections load the others more.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
