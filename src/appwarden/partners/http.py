@@ -4,14 +4,10 @@ before a byte of it is parsed. The routes are exempt from the general body ceili
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
-
 from fastapi import Request
-from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
-from starlette.types import Message
+
+from appwarden.catalog.http import CappedUploadRoute
 
 
 def _too_large(limit: int) -> HTTPException:
@@ -42,29 +38,10 @@ async def partner_file(request: Request) -> bytes:
 FORM_OVERHEAD = 64 * 1024
 
 
-class CappedPartnerRoute(APIRoute):
+class CappedPartnerRoute(CappedUploadRoute):
     """A console route taking a partner file in a form: a body larger than
     ``partner_list_max_bytes`` (and the form's framing) is refused before FastAPI parses
     the form; the handler checks the file's own size again."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def capped(request: Request) -> Response:
-            limit = request.app.state.context.settings.partner_list_max_bytes + FORM_OVERHEAD
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _too_large(limit)
-            seen = 0
-
-            async def receive() -> Message:
-                nonlocal seen
-                message = await request.receive()
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _too_large(limit)
-                return message
-
-            return await handler(Request(request.scope, receive))
-
-        return capped
+    limit_setting = "partner_list_max_bytes"
+    overhead = FORM_OVERHEAD
