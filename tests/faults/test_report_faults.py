@@ -1,7 +1,11 @@
 """A server process killed (SIGKILL) in the middle of a burst of state reports.
 
-150 devices each send one report (a full inventory of 20 apps and 3 events) at once; the
-server is killed as soon as 10 answers came back. Then, before and after the restart:
+150 devices each send one report (a full inventory of 20 apps and 3 events), in waves of
+25 started 150 ms apart so that many are in flight at once. The server is killed as soon as
+10 answers came back, or when the 126th report is sent if that comes first: the server
+records reports in batches, so a fast one could otherwise answer the whole burst before the
+kill. The last 25 reports therefore always reach a dead server. Then, before and after the
+restart:
 
 - each report is recorded fully or not at all: its report id, its device's state, its 20
   installed apps and its 3 events, or none of them;
@@ -40,7 +44,8 @@ from tests.faults.drills import audit_verify, new_server, people_tokens
 
 __all__ = ["live_postgres"]  # the fixture, for the PostgreSQL run
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
-DEVICES, APPS, EVENTS, KILL_AFTER = 150, 20, 3, 10
+DEVICES, APPS, EVENTS, KILL_AFTER, KILL_AT_SEND = 150, 20, 3, 10, 125
+WAVE, WAVE_GAP_S = 25, 0.15
 
 
 def report_body(version: int) -> dict[str, Any]:
@@ -180,17 +185,27 @@ async def test_sigkill_during_a_burst_of_state_reports(
         answered: dict[str, dict[str, Any]] = {}
         limits = httpx.Limits(max_connections=DEVICES)
         async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as http:
+            killed = False
 
-            async def one(device: Device, body: dict[str, Any]) -> None:
+            def kill() -> None:
+                nonlocal killed
+                if not killed:
+                    killed = True
+                    assert server.process is not None
+                    os.kill(server.process.pid, signal.SIGKILL)
+
+            async def one(index: int, device: Device, body: dict[str, Any]) -> None:
+                await asyncio.sleep(index // WAVE * WAVE_GAP_S)
+                if index == KILL_AT_SEND:
+                    kill()
                 answer = await send(http, device, body)
                 if answer is not None and answer.status_code == 200:
                     answered[body["report_id"]] = answer.json()
                     if len(answered) == KILL_AFTER:
-                        assert server.process is not None
-                        os.kill(server.process.pid, signal.SIGKILL)
+                        kill()
 
-            pairs = zip((d for d, _v in devices), bodies, strict=True)
-            await asyncio.gather(*(one(device, body) for device, body in pairs))
+            pairs = enumerate(zip((d for d, _v in devices), bodies, strict=True))
+            await asyncio.gather(*(one(i, device, body) for i, (device, body) in pairs))
         assert server.process is not None
         server.process.wait(timeout=30)
 
