@@ -31,13 +31,14 @@ def _protected_routers() -> list[APIRouter]:
     from appwarden.decisions.views import router as determinations
     from appwarden.exports.views import router as exports
     from appwarden.fleet.views import router as fleet
+    from appwarden.inventories.pull.views import router as pulls
     from appwarden.inventories.views import router as inventories
     from appwarden.partners.views import router as partners
     from appwarden.waivers.views import router as waivers
 
     return [
         *(auth, audit, catalog, determinations, waivers, fleet, compliance, exports),
-        *(partners, reports, inventories),
+        *(partners, reports, pulls, inventories),
     ]
 
 
@@ -68,9 +69,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Uploads a killed process left half-spooled (other processes' uploads are locked).
     await to_thread.run_sync(sweep_staging, app.state.context.settings.blobs_dir)
     await distributor.start()
+    await app.state.pulls.start()
     try:
         yield
     finally:
+        await app.state.pulls.stop()
         await distributor.stop()
         await app.state.device_writes.stop()
         readers = app.state.context.readers
@@ -87,6 +90,8 @@ def _readers(settings: Settings) -> sessionmaker[Session] | None:
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the app for ``settings``; nothing is created at import time."""
+    from appwarden.inventories.pull.runner import Pulling
+    from appwarden.inventories.pull.schedule import Schedule
     from appwarden.protocol.v1.batching import DeviceWrites
     from appwarden.protocol.v1.enrolling import Enroller
     from appwarden.protocol.v1.wakeups import Distributor
@@ -113,6 +118,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.device_writes = DeviceWrites(app.state.context)
     app.state.distributor.busy = app.state.device_writes.busy
     app.state.enroller = Enroller(app.state.context)
+    app.state.pulls = Schedule(Pulling.of(app.state.context))
     install_problem_handlers(app)
     # Routes are matched in order: the fleet's hot paths (device protocol, health) first,
     # so a check-in does not test every REST route before its own.

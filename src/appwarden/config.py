@@ -67,6 +67,16 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest MDM inventory file accepted by import (docs/inventories.md).",
     )
+    inventory_sources: Path | None = Field(
+        default=None,
+        description="TOML file of the MDMs whose inventories are pulled through their APIs "
+        "(docs/inventories.md); unset: none.",
+    )
+    inventory_pull_max_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        gt=0,
+        description="Largest answer read from an MDM's API during a pull (one page or device).",
+    )
     body_max_bytes: int = Field(
         default=1024 * 1024,
         gt=0,

@@ -60,3 +60,10 @@ class StorageFull(DomainError):
     """The server's disk (or quota) is full: nothing was kept; send again later."""
 
     status, kind, title = 507, "storage-full", "Insufficient storage"
+
+
+class UpstreamFailed(DomainError):
+    """A service AppWarden calls (an MDM's API) failed or answered nonsense: nothing was
+    kept; the detail says which call and what came back."""
+
+    status, kind, title = 502, "upstream-failed", "Upstream service failed"

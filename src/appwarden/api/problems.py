@@ -66,6 +66,7 @@ _TITLES = {
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("invalid", "Invalid request"),
     429: ("rate-limited", "Too many requests"),
+    502: ("upstream-failed", "Upstream service failed"),
     503: ("database-unavailable", "Database unavailable"),
     507: ("storage-full", "Insufficient storage"),
 }

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from appwarden.compliance.devices import Verdict
+from appwarden.inventories.models import InventoryPull
+from appwarden.inventories.pull.sources import Source
 from appwarden.inventories.service import Result
 
 
@@ -57,4 +60,46 @@ class InventoryImported(BaseModel):
             skipped=[
                 SkippedDevice(external_id=s.external_id, reason=s.reason) for s in result.skipped
             ],
+        )
+
+
+class PullRecord(BaseModel):
+    """One pull of a configured source and its outcome."""
+
+    id: str
+    source: str
+    kind: str
+    requested_by: str = Field(description="The user, or schedule:NAME for a scheduled pull.")
+    started_at: datetime
+    finished_at: datetime | None
+    status: Literal["running", "ok", "failed"]
+    calls: int = Field(description="HTTP calls made to the MDM's API.")
+    devices: int = Field(description="Devices imported (new and updated).")
+    created: int = Field(description="Devices new to AppWarden.")
+    skipped: int = Field(description="Devices skipped (not phones, deleted, retired).")
+    sha256: str | None = Field(description="SHA-256 of the document imported.")
+    error: str | None = Field(description="Why a failed pull imported nothing.")
+
+    @classmethod
+    def of(cls, pull: InventoryPull) -> PullRecord:
+        return cls.model_validate(pull, from_attributes=True)
+
+
+class SourceStatus(BaseModel):
+    """A configured source (never its secrets) and its last pull."""
+
+    name: str
+    kind: str
+    every_minutes: int = Field(description="0: pulled only on demand.")
+    group: str | None
+    last_pull: PullRecord | None
+
+    @classmethod
+    def of(cls, source: Source, pull: InventoryPull | None) -> SourceStatus:
+        return cls(
+            name=source.name,
+            kind=source.kind,
+            every_minutes=source.every_minutes,
+            group=source.group,
+            last_pull=PullRecord.of(pull) if pull is not None else None,
         )

@@ -1,0 +1,1 @@
+"""Pulls of inventories through the APIs of other MDMs, as configured and scheduled."""
