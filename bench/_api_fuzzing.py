@@ -180,10 +180,21 @@ def _readable(request: Any) -> None:
 
 def _httpx_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Transport arguments schemathesis builds for requests, as httpx takes them."""
-    out: dict[str, Any] = {"method": kwargs["method"], "headers": kwargs.get("headers")}
-    for name in ("params", "cookies", "json", "content", "data", "files"):
+    headers = dict(kwargs.get("headers") or {})
+    out: dict[str, Any] = {"method": kwargs["method"], "headers": headers}
+    for name in ("params", "json", "content", "files"):
         if kwargs.get(name) is not None:
             out[name] = kwargs[name]
+    data = kwargs.get("data")
+    if isinstance(data, str | bytes):
+        out["content"] = data  # raw bodies are content to httpx; data= is for forms
+    elif data is not None:
+        out["data"] = data
+    cookies = kwargs.get("cookies")
+    if cookies:
+        # As a header: per-request cookies= is deprecated by httpx and the test client.
+        drawn = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        headers["Cookie"] = f"{headers['Cookie']}; {drawn}" if "Cookie" in headers else drawn
     return out
 
 
