@@ -7,7 +7,6 @@ stdout. On any error nothing is written.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,7 @@ import typer
 
 from appwarden.auth.roles import Permission
 from appwarden.cli.acting import acting_as, unit_of_work
+from appwarden.cli.files import deliver
 from appwarden.errors import Invalid
 from appwarden.exports import service
 
@@ -48,15 +48,4 @@ def export(
             certificate_pem=_read(sign_cert, "certificate"),
             key_pem=_read(sign_key, "key"),
         )
-    for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    if out is None:
-        sys.stdout.buffer.write(result.content)
-        sys.stdout.buffer.flush()
-        return
-    try:
-        out.write_bytes(result.content)
-    except OSError as error:
-        typer.echo(f"appwarden: error: cannot write {out}: {error.strerror}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"wrote {out} ({result.kind}, {len(result.content)} bytes)", err=True)
+    deliver(result.content, out, what=f"{result.kind}, ", warnings=result.warnings)

@@ -7,7 +7,6 @@ bad file is one line naming its row, and nothing is imported (exit 1).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,6 +17,7 @@ from rich.text import Text
 
 from appwarden.auth.roles import Permission
 from appwarden.cli.acting import CliContext, acting_as, unit_of_work
+from appwarden.cli.files import deliver
 from appwarden.decisions.service import Acting
 from appwarden.errors import Invalid, TooLarge
 from appwarden.partners import service
@@ -100,18 +100,7 @@ def export(
             context.session, fmt=fmt, now=context.clock.now(), jurisdiction=jurisdiction,
             source_title=source_title, source_url=source_url, pending=pending,
         )  # fmt: skip
-    for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    if out is None:
-        sys.stdout.buffer.write(result.content)
-        sys.stdout.buffer.flush()
-        return
-    try:
-        out.write_bytes(result.content)
-    except OSError as error:
-        typer.echo(f"appwarden: error: cannot write {out}: {error.strerror}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"wrote {out} ({len(result.content)} bytes)", err=True)
+    deliver(result.content, out, what="", warnings=result.warnings)
 
 
 def _what(target: Target) -> str:

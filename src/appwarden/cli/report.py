@@ -4,7 +4,6 @@ recorded; nothing is judged or written. On any error nothing is written."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ import typer
 
 from appwarden.auth.roles import Permission
 from appwarden.cli.acting import acting_as, unit_of_work
+from appwarden.cli.files import deliver
 from appwarden.compliance_report.service import report_file
 
 
@@ -41,13 +41,4 @@ def report(
             fmt=fmt,
             now=context.clock.now(),
         )
-    if out is None:
-        sys.stdout.buffer.write(found.content)
-        sys.stdout.buffer.flush()
-        return
-    try:
-        out.write_bytes(found.content)
-    except OSError as error:
-        typer.echo(f"appwarden: error: cannot write {out}: {error.strerror}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"wrote {out} ({fmt}, {len(found.content)} bytes)", err=True)
+    deliver(found.content, out, what=f"{fmt}, ")
