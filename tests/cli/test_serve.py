@@ -71,3 +71,25 @@ def test_serve_gives_busy_workers_time_to_answer_the_supervisor(
     assert result.exit_code == 0, result.output
     assert started["workers"] == 2
     assert started["timeout_worker_healthcheck"] == WORKER_HEALTHCHECK_S >= 30
+
+
+def test_serve_refuses_a_bad_inventory_sources_file_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sources file that cannot be used stops the server at once, in one line, before
+    the database is touched — not with a traceback from every worker."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from appwarden.cli.main import app
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.append(target))
+    monkeypatch.setenv("APPWARDEN_DATA_DIR", str(tmp_path / "data"))
+    sources = tmp_path / "sources.toml"
+    sources.write_text("[[source]]\nname = 'x'\nkind = 'jamf'\n")
+    monkeypatch.setenv("APPWARDEN_INVENTORY_SOURCES", str(sources))
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1 and not started
+    assert "appwarden: error: inventory sources" in result.stderr
+    assert not (tmp_path / "data").exists()

@@ -41,8 +41,15 @@ def serve(
 
     from appwarden import migrate
     from appwarden.db import make_engine
+    from appwarden.errors import DomainError
+    from appwarden.inventories.pull.sources import load
 
     settings = get_settings()
+    try:
+        load(settings.inventory_sources)  # refused here, in one line, not by each worker
+    except DomainError as error:
+        typer.echo(f"appwarden: error: {error.detail}", err=True)
+        raise typer.Exit(1) from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(make_engine(settings.database))
     uvicorn.run(
