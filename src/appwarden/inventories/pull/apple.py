@@ -95,7 +95,10 @@ def _micromdm(base: str, upstream: Upstream, auth: str, ids: list[str], progress
             "POST", f"{base}/v1/commands", headers=headers, content=json.dumps(body).encode()
         )
         payload = answer.get("payload")
-        if not isinstance(payload, dict) or not payload.get("command_uuid"):
+        # ``command_uuid`` (MicroMDM 1.x); its first releases answered ``CommandUUID``.
+        if not isinstance(payload, dict) or not (
+            payload.get("command_uuid") or payload.get("CommandUUID")
+        ):
             raise UpstreamFailed(f"MicroMDM: the command for {udid} was not queued")
         if progress is not None:
             progress(done, len(ids))
