@@ -44,8 +44,9 @@ def _protected_routers() -> list[APIRouter]:
 
 def _public_routers() -> list[APIRouter]:
     from appwarden.auth.views import public as sign_in
+    from appwarden.inventories.pull.webhook import public as mdm_webhook
 
-    return [sign_in]
+    return [sign_in, mdm_webhook]
 
 
 def _mount_device_protocol(app: FastAPI) -> None:

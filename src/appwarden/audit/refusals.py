@@ -1,5 +1,6 @@
 """Refused attempts in the audit chain: failed sign-ins, bad or missing API tokens, refused
-permissions, refused device signatures and enrollments, CSRF refusals, rate-limit hits.
+permissions, refused device signatures and enrollments, CSRF refusals, rate-limit hits,
+MDM webhook events without the source's secret.
 
 Anyone on the network can cause a refusal, so auditing each one would let them flood the
 chain (one locked append per bad request). Refusals are aggregated instead: per kind of
@@ -42,6 +43,7 @@ PERMISSION_REFUSED = "auth.permission.refused"
 DEVICE_SIGNATURE_REFUSED = "device.signature.refused"
 ENROLLMENT_REFUSED = "device.enroll.refused"
 CSRF_REFUSED = "console.csrf.refused"
+WEBHOOK_REFUSED = "inventory.webhook.refused"
 
 
 @dataclass

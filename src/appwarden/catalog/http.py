@@ -26,12 +26,17 @@ class CappedUploadRoute(APIRoute):
     limit_setting = "upload_max_bytes"
     overhead = FORM_OVERHEAD
 
+    @classmethod
+    def body_limit(cls, settings: object) -> int:
+        """The largest body accepted, under ``settings``."""
+        return int(getattr(settings, cls.limit_setting)) + cls.overhead
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        setting, overhead = self.limit_setting, self.overhead
+        body_limit = self.body_limit
 
         async def capped(request: Request) -> Response:
-            limit = int(getattr(request.app.state.context.settings, setting)) + overhead
+            limit = body_limit(request.app.state.context.settings)
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise _too_large(limit)

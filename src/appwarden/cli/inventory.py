@@ -133,6 +133,11 @@ def _outcome(record: PullRecord | None) -> str:
     if record is None:
         return "never pulled"
     when = record.started_at.isoformat(timespec="seconds")
+    if record.status == "ok" and record.kind == "apple-mdm":
+        return (
+            f"asked {when}: {record.devices} devices for their apps (the answers arrive "
+            f"through the webhook), {record.calls} calls"
+        )
     if record.status == "ok":
         return (
             f"pulled {when}: {record.devices} devices ({record.created} new, "

@@ -74,7 +74,10 @@ class PullRecord(BaseModel):
     finished_at: datetime | None
     status: Literal["running", "ok", "failed"]
     calls: int = Field(description="HTTP calls made to the MDM's API.")
-    devices: int = Field(description="Devices imported (new and updated).")
+    devices: int = Field(
+        description="Devices imported (new and updated); for apple-mdm, devices asked for "
+        "their apps (commands enqueued: the answers arrive through the webhook)."
+    )
     created: int = Field(description="Devices new to AppWarden.")
     skipped: int = Field(description="Devices skipped (not phones, deleted, retired).")
     sha256: str | None = Field(description="SHA-256 of the document imported.")
@@ -103,3 +106,14 @@ class SourceStatus(BaseModel):
             group=source.group,
             last_pull=PullRecord.of(pull) if pull is not None else None,
         )
+
+
+class WebhookOutcome(BaseModel):
+    """What an Apple MDM server's webhook event did: an inventory imported, or the event
+    ignored (another topic, another command's answer, a command not acknowledged)."""
+
+    imported: bool
+    reason: str = Field(description="Why the event was ignored, or what was imported.")
+    device_id: str | None = None
+    created: bool | None = Field(default=None, description="False: a known device, updated.")
+    compliance: Verdict | None = None

@@ -1,5 +1,9 @@
 """Run one pull of a configured source: fetch the inventory through the MDM's API, then
 import it exactly as a file is imported (:func:`~appwarden.inventories.service.import_inventory`).
+An ``apple-mdm`` source is different: its pull only asks the devices (an MDM command,
+:mod:`.apple`), and their answers are imported as they arrive through its webhook; the
+pull's ``devices`` counts the commands enqueued, and it is audited as
+``inventory.pull_requested``.
 
 A pull is all or nothing, like an import: if any call fails or any device is refused,
 nothing is imported, and the pull's record says why. Every pull is recorded
@@ -26,9 +30,16 @@ from appwarden.audit.service import Acting, append
 from appwarden.clock import Clock
 from appwarden.config import Settings
 from appwarden.errors import Conflict, DomainError, NotFound
-from appwarden.inventories.models import InventoryPull
-from appwarden.inventories.pull import amapi, graph
-from appwarden.inventories.pull.sources import AmapiSource, IntuneSource, Source, load
+from appwarden.fleet.models import Device
+from appwarden.inventories.models import DeviceInventory, InventoryPull
+from appwarden.inventories.pull import amapi, apple, graph
+from appwarden.inventories.pull.sources import (
+    AmapiSource,
+    AppleMdmSource,
+    IntuneSource,
+    Source,
+    load,
+)
 from appwarden.inventories.pull.upstream import Upstream
 from appwarden.inventories.service import Defaults, import_inventory
 
@@ -82,6 +93,53 @@ def _fetch(source: Source, upstream: Upstream, progress: Progress | None) -> byt
 
 
 _SERVICE = {"intune": "Microsoft Graph", "amapi": "Android Management API"}
+_FLAVOR = {"micromdm": "MicroMDM", "nanomdm": "NanoMDM"}
+
+
+def _service(source: Source) -> str:
+    if isinstance(source, AppleMdmSource):
+        return _FLAVOR[source.flavor]
+    return _SERVICE[source.kind]
+
+
+def _known_apple(pulling: Pulling) -> list[str]:
+    """The MDM ids of devices imported from an Apple MDM and not retired."""
+    with pulling.sessions() as session:
+        query = (
+            select(DeviceInventory.external_id)
+            .join(Device, Device.id == DeviceInventory.device_id)
+            .where(DeviceInventory.source == "apple-mdm", Device.state != "retired")
+            .order_by(DeviceInventory.external_id)
+        )
+        return list(session.scalars(query))
+
+
+def _requested(
+    pulling: Pulling,
+    source: AppleMdmSource,
+    pull_id: str,
+    upstream: Upstream,
+    actor: str,
+    progress: Progress | None,
+) -> None:
+    """Ask the devices of an Apple MDM for their apps; record and audit how many."""
+    known = _known_apple(pulling) if source.flavor == "nanomdm" else []
+    with upstream.client:
+        asked = apple.request(source, upstream, known=known, progress=progress)
+    with pulling.sessions() as session, session.begin():
+        done = session.get_one(InventoryPull, pull_id)
+        done.status, done.calls, done.devices = "ok", upstream.calls, asked
+        done.finished_at = pulling.clock.now()
+        append(
+            session,
+            key=pulling.audit_key,
+            clock=pulling.clock,
+            actor=actor,
+            action="inventory.pull_requested",
+            object_type="inventory_source",
+            object_id=source.name,
+            after={"pull": pull_id, "commands": asked, "calls": upstream.calls},
+        )
 
 
 def _start(pulling: Pulling, source: Source, actor: str, slot: int | None) -> str | None:
@@ -161,11 +219,14 @@ def run(
     )
     upstream = Upstream(
         client,
-        name=_SERVICE[source.kind],
+        name=_service(source),
         max_bytes=pulling.settings.inventory_pull_max_bytes,
         **({"sleep": pulling.sleep} if pulling.sleep else {}),
     )
     try:
+        if isinstance(source, AppleMdmSource):
+            _requested(pulling, source, pull_id, upstream, actor, progress)
+            return _record(pulling, pull_id)
         with client:
             data = _fetch(source, upstream, progress)
         with pulling.sessions() as session, session.begin():
@@ -190,6 +251,10 @@ def run(
     except Exception as error:  # recorded, not raised: the schedule goes on with the others
         log.exception("inventory pull %s of %s failed", pull_id, source.name)
         _failed(pulling, pull_id, actor, upstream.calls, f"internal error ({type(error).__name__})")
+    return _record(pulling, pull_id)
+
+
+def _record(pulling: Pulling, pull_id: str) -> InventoryPull:
     with pulling.sessions() as session:
         record = session.get_one(InventoryPull, pull_id)
         session.expunge(record)

@@ -62,7 +62,23 @@ class AmapiSource(_Source):
     page_size: int = Field(default=100, ge=1, le=1000)
 
 
-Source = Annotated[IntuneSource | AmapiSource, Field(discriminator="kind")]
+class AppleMdmSource(_Source):
+    """An Apple MDM server with MicroMDM's API (MicroMDM, or NanoMDM): a pull enqueues the
+    ``InstalledApplicationList`` command for its devices; their answers come back through
+    the server's webhook (``POST /api/v1/inventories/sources/{name}/webhook``)."""
+
+    kind: Literal["apple-mdm"]
+    server: HttpUrl = Field(description="The MDM server's base URL (its API).")
+    flavor: Literal["micromdm", "nanomdm"]
+    api_key_file: Path
+    webhook_secret_file: Path
+    devices_file: Path | None = Field(
+        default=None,
+        description="UDIDs or enrollment ids, one a line (NanoMDM cannot list its devices).",
+    )
+
+
+Source = Annotated[IntuneSource | AmapiSource | AppleMdmSource, Field(discriminator="kind")]
 _SOURCES: TypeAdapter[list[Source]] = TypeAdapter(list[Source])
 
 

@@ -29,7 +29,8 @@ def _where(url: str) -> str:
 
 
 def _message(body: bytes) -> str:
-    """The error an API put in its body (OAuth, Graph and Google shapes), shortened."""
+    """The error an API put in its body (OAuth, Graph, Google, MicroMDM and NanoMDM shapes),
+    shortened."""
     try:
         document = json.loads(body)
     except ValueError:
@@ -42,6 +43,8 @@ def _message(body: bytes) -> str:
             return str(error["message"])[:300]
         if isinstance(error, str):
             return error[:300]
+        if isinstance(document.get("command_error"), str):  # NanoMDM's API
+            return str(document["command_error"])[:300]
     return "no details"
 
 
@@ -75,12 +78,15 @@ class Upstream:
         *,
         headers: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> dict[str, Any]:
-        """The JSON object ``url`` answers with 2xx; anything else raises UpstreamFailed."""
+        """The JSON object ``url`` answers with 2xx; anything else raises UpstreamFailed.
+        The request carries ``form`` (URL-encoded) or ``content`` (its type in ``headers``),
+        if either is given."""
         call = f"{self.name}: {method} {_where(url)}"
         for attempt in range(RETRIES + 1):
             try:
-                status, answer, body = self._send(method, url, headers, form, call)
+                status, answer, body = self._send(method, url, headers, form, content, call)
             except httpx.TransportError as error:
                 if attempt == RETRIES:
                     raise UpstreamFailed(f"{call}: cannot reach it ({error})") from None
@@ -113,10 +119,13 @@ class Upstream:
         url: str,
         headers: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
+        content: bytes | None,
         call: str,
     ) -> tuple[int, httpx.Response, bytes]:
         self.calls += 1
-        request = self.client.build_request(method, url, headers=headers, data=form)
+        request = self.client.build_request(
+            method, url, headers=headers, data=form, content=content
+        )
         answer = self.client.send(request, stream=True)
         try:
             declared = answer.headers.get("Content-Length", "")
