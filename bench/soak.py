@@ -4,9 +4,9 @@ Starts ``appwarden serve`` (SQLite, or PostgreSQL with ``--database-url``), enro
 fleet (every device holds the soak's apps), then, every ``--period`` seconds, makes one
 change in turn: a ban of the next app, a waiver of it for a few devices (requested by the
 analyst, approved by the approver), and the ban's rescission. After each change it waits
-until the fleet has converged: every device has reported the policy version the server
-issued it last, and for a ban every device holding the app has reported it gone (the
-waived ones keep it). It reports:
+until the server has issued the change and the fleet has converged: every device has
+reported applying the policy version the server issued it last (a simulated agent applies
+a ban by removing the app first; the waived devices keep it). It reports:
 
 - the server's resident memory (RSS, its whole process tree) at the start and at the end,
   and its samples after each change;
@@ -79,8 +79,9 @@ def _mib(server: LocalServer) -> float:
     return round(rss_bytes(tree(server.process.pid)) / 2**20, 1)
 
 
-def _applied(database: str) -> tuple[int, int]:
-    """(devices whose last report applied their current version, devices)."""
+def _applied(database: str) -> tuple[int, int, int]:
+    """(devices whose last report applied their current version, devices, the sum of the
+    versions issued: it grows when the server has compiled a change)."""
     engine = make_engine(database, pool_size=1)
     try:
         with engine.connect() as connection:
@@ -90,8 +91,9 @@ def _applied(database: str) -> tuple[int, int]:
                 .join(DevicePolicyVersion, DevicePolicyVersion.device_id == DeviceState.device_id)
                 .where(DeviceState.applied_version == DevicePolicyVersion.version)
             )
-            total = select(func.count()).select_from(DevicePolicyVersion)
-            return int(connection.scalar(current) or 0), int(connection.scalar(total) or 0)
+            total = select(func.count(), func.sum(DevicePolicyVersion.version))
+            devices, issued = connection.execute(total).one()
+            return int(connection.scalar(current) or 0), int(devices or 0), int(issued or 0)
     finally:
         engine.dispose()
 
@@ -109,11 +111,13 @@ def _answers(server: LocalServer, token: str) -> dict[str, int]:
     return counts
 
 
-async def _converged(database: str, timeout: float) -> float | None:
+async def _converged(database: str, issued_before: int, timeout: float) -> float | None:
+    """Seconds until every device applied its current version, counted once the server
+    has issued the change (before that, the fleet is on the old versions and "converged")."""
     begun = time.monotonic()
     while time.monotonic() - begun < timeout:
-        applied, total = await asyncio.to_thread(_applied, database)
-        if total and applied == total:
+        applied, total, issued = await asyncio.to_thread(_applied, database)
+        if total and applied == total and issued > issued_before:
             return round(time.monotonic() - begun, 2)
         await asyncio.sleep(0.5)
     return None
@@ -202,6 +206,7 @@ async def _changes(
     while time.monotonic() - begun < args.minutes * 60:
         app = APPS[(step // 3) % len(APPS)]
         kind = ("ban", "waiver", "rescind")[step % 3]
+        issued_before = (await asyncio.to_thread(_applied, database))[2]
         if kind == "ban":
             number = await api.propose_ban(app, GROUP, evidence)
             await api.approve_interim(number)
@@ -211,7 +216,7 @@ async def _changes(
         else:
             await api.rescind(number)
         at = round(time.monotonic() - begun, 1)
-        converged = await _converged(database, args.converge_timeout)
+        converged = await _converged(database, issued_before, args.converge_timeout)
         change = Change(kind, app, at, converged, _mib(server))
         result.changes.append(change)
         console.print(
