@@ -130,16 +130,8 @@ def _requested(
         done = session.get_one(InventoryPull, pull_id)
         done.status, done.calls, done.devices = "ok", upstream.calls, asked
         done.finished_at = pulling.clock.now()
-        append(
-            session,
-            key=pulling.audit_key,
-            clock=pulling.clock,
-            actor=actor,
-            action="inventory.pull_requested",
-            object_type="inventory_source",
-            object_id=source.name,
-            after={"pull": pull_id, "commands": asked, "calls": upstream.calls},
-        )
+        after = {"pull": pull_id, "commands": asked, "calls": upstream.calls}
+        _audit(session, pulling, actor, "inventory.pull_requested", source.name, after)
 
 
 def _start(pulling: Pulling, source: Source, actor: str, slot: int | None) -> str | None:
@@ -172,16 +164,29 @@ def _failed(pulling: Pulling, pull_id: str, actor: str, calls: int, error: str) 
         pull = session.get_one(InventoryPull, pull_id)
         pull.status, pull.error, pull.calls = "failed", error[:2000], calls
         pull.finished_at = pulling.clock.now()
-        append(
-            session,
-            key=pulling.audit_key,
-            clock=pulling.clock,
-            actor=actor,
-            action="inventory.pull_failed",
-            object_type="inventory_source",
-            object_id=pull.source,
-            after={"pull": pull_id, "error": pull.error, "calls": calls},
-        )
+        after = {"pull": pull_id, "error": pull.error, "calls": calls}
+        _audit(session, pulling, actor, "inventory.pull_failed", pull.source, after)
+
+
+def _audit(
+    session: Session,
+    pulling: Pulling,
+    actor: str,
+    action: str,
+    source: str,
+    after: dict[str, object],
+) -> None:
+    """The audit event of a pull's outcome, on its source."""
+    append(
+        session,
+        key=pulling.audit_key,
+        clock=pulling.clock,
+        actor=actor,
+        action=action,
+        object_type="inventory_source",
+        object_id=source,
+        after=after,
+    )
 
 
 def begin(pulling: Pulling, source: Source, *, actor: str, slot: int | None = None) -> str:
