@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from appwarden.errors import Invalid, UpstreamFailed
-from appwarden.inventories.pull.sources import AppleMdmSource, secret
+from appwarden.inventories.pull.sources import AppleMdmSource, secret, text_file
 from appwarden.inventories.pull.upstream import Upstream
 
 COMMAND = "InstalledApplicationList"
@@ -54,12 +54,7 @@ def listed(source: AppleMdmSource) -> list[str]:
     if source.devices_file is None:
         return []
     where = source.devices_file
-    try:
-        lines = where.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise Invalid(f"cannot read the devices file {where}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise Invalid(f"the devices file {where} is not UTF-8 text") from None
+    lines = text_file(where, "devices").splitlines()
     ids: list[str] = []
     for number, line in enumerate(lines, start=1):
         text = line.strip()

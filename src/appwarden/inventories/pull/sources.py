@@ -113,14 +113,20 @@ def load(path: Path | None) -> dict[str, Source]:
     return by_name
 
 
-def secret(path: Path, what: str) -> str:
-    """A secret read from its file (trailing whitespace dropped), or a clear error."""
+def text_file(path: Path, what: str) -> str:
+    """A file an operator names (a secret, a list of devices), as UTF-8 text, or a clear
+    error naming it."""
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        return path.read_text(encoding="utf-8")
     except OSError as error:
         raise Invalid(f"cannot read the {what} file {path}: {error.strerror}") from None
     except UnicodeDecodeError:
         raise Invalid(f"the {what} file {path} is not UTF-8 text") from None
+
+
+def secret(path: Path, what: str) -> str:
+    """A secret read from its file (trailing whitespace dropped), or a clear error."""
+    text = text_file(path, what).strip()
     if not text:
         raise Invalid(f"the {what} file {path} is empty")
     return text
