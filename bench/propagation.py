@@ -169,6 +169,7 @@ async def ours(store: str, devices: int, args: argparse.Namespace) -> Row:
                 timeout=args.timeout,
                 start_timeout=args.start_timeout,
                 jitter=args.jitter,
+                wait=args.wait,
             )
             result = await run_drill(options, Console(quiet=True), server=server, on_phase=sampler)
             row.t50_s, row.t99_s, row.t100_s = result.t50_s, result.t99_s, result.t100_s
@@ -212,6 +213,7 @@ async def limit(devices: int, workers: int, args: argparse.Namespace) -> Row:
                 jitter=args.jitter,
                 processes=processes_for(devices),
                 watch_app=APP,
+                wait=args.wait,
             )
             fleet = build_fleet(sim)
             begun = time.monotonic()
@@ -275,6 +277,9 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="Seconds after the ban.")
     parser.add_argument("--start-timeout", type=float, default=None)
     parser.add_argument("--jitter", type=float, default=0.0)
+    parser.add_argument(
+        "--wait", type=int, default=60, help="Each device's long-poll in seconds (0-300)."
+    )
     parser.add_argument("--checkin-seconds", type=float, default=5.0)
     parser.add_argument("--evidence", type=Path, default=EVIDENCE)
     parser.add_argument("--no-limit", action="store_true", help="Skip the limit server.")

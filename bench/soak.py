@@ -166,7 +166,7 @@ async def soak(args: argparse.Namespace, console: Console) -> SoakResult:
                 install_base=tuple(Share(InstalledApp(app), 1.0) for app in APPS),
                 processes=args.processes,
                 state_dir=folder / "fleet",
-                wait=60,
+                wait=args.wait,
             )
             fleet = build_fleet(options)
             await fleet.start()
@@ -232,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--period", type=float, default=20.0, help="seconds between changes")
     parser.add_argument("--converge-timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--wait", type=int, default=60, help="each device's long-poll in seconds (0-300)"
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--processes", type=int, default=0, help="simulator processes")

@@ -52,6 +52,13 @@ class TooLarge(DomainError):
     status, kind, title = 413, "too-large", "Payload too large"
 
 
+class ClientClosed(DomainError):
+    """The client closed its connection before its request's turn came: dropped unrecorded.
+    The answer (nginx's 499) reaches no one; it is counted in the server's metrics."""
+
+    status, kind, title = 499, "client-closed-request", "Client closed request"
+
+
 class RateLimited(DomainError):
     status, kind, title = 429, "rate-limited", "Too many requests"
 

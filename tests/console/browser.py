@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from tests.enforcement.live import Server, sqlite_url
 from tests.server import PASSWORD
 
 CHROMIUM = Path(os.environ.get("APPWARDEN_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -106,6 +107,20 @@ def open_visit(
         yield visit
     finally:
         context.close()
+
+
+def seeded_server(
+    factory: pytest.TempPathFactory, name: str, seed: Callable[[str], None]
+) -> Iterator[str]:
+    """A module's ``appwarden serve`` on a fresh SQLite database, ``seed`` given its URL
+    once the server has migrated it; yields the server's URL and stops it afterwards."""
+    folder = factory.mktemp(name)
+    running = Server(sqlite_url(folder), folder / "data").start()
+    try:
+        seed(running.database_url)
+        yield running.url
+    finally:
+        running.stop()
 
 
 def sign_in_as(visit: Visit, username: str, *, then: str = "/", check: bool = True) -> None:

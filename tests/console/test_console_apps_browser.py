@@ -21,8 +21,15 @@ from appwarden.clock import SystemClock
 from appwarden.db import make_engine, make_sessionmaker
 from builders import apk_bytes, manifest
 from tests.catalog.helpers import URZIP, fixture_app
-from tests.console.browser import WIDTHS, Visit, browser, open_visit, sign_in_as
-from tests.enforcement.live import AUDIT_KEY, Server, sqlite_url
+from tests.console.browser import (
+    WIDTHS,
+    Visit,
+    browser,
+    open_visit,
+    seeded_server,
+    sign_in_as,
+)
+from tests.enforcement.live import AUDIT_KEY
 from tests.server import PASSWORD
 
 __all__ = ["browser"]  # the module's Chromium, a fixture
@@ -59,13 +66,7 @@ def _seed(database_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("console-apps-live")
-    running = Server(sqlite_url(folder), folder / "data").start()
-    try:
-        _seed(running.database_url)
-        yield running.url
-    finally:
-        running.stop()
+    yield from seeded_server(tmp_path_factory, "console-apps-live", _seed)
 
 
 @pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")

@@ -178,8 +178,9 @@ class Device:
     def __init__(self, device_id: str, key: Ed25519PrivateKey) -> None:
         self.id, self.key = device_id, key
 
-    @classmethod
-    def enroll(cls, server: Server, token: str) -> Device:
+    @staticmethod
+    def enrollment(token: str) -> tuple[Ed25519PrivateKey, dict[str, str]]:
+        """A new key pair and the ``POST /v1/enroll`` body of a corporate Android device."""
         key = Ed25519PrivateKey.generate()
         raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         body = {
@@ -188,6 +189,11 @@ class Device:
             "ownership": "corporate",
             "public_key": base64.b64encode(raw).decode(),
         }
+        return key, body
+
+    @classmethod
+    def enroll(cls, server: Server, token: str) -> Device:
+        key, body = cls.enrollment(token)
         response = httpx.post(f"{server.url}/v1/enroll", json=body, timeout=30)
         assert response.status_code == 201, response.text
         return cls(response.json()["device_id"], key)

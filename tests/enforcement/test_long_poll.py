@@ -219,8 +219,8 @@ def test_a_ban_distributed_between_the_signature_check_and_parking_is_not_missed
     checked, distributed = threading.Event(), threading.Event()
     real = DeviceWrites.authenticate_for_policy
 
-    async def held(self: DeviceWrites, signed: Any) -> Any:
-        answer = await real(self, signed)
+    async def held(self: DeviceWrites, signed: Any, gone: Any = None) -> Any:
+        answer = await real(self, signed, gone)
         if signed.device_id == phone.id and not checked.is_set():
             checked.set()  # the version is read; hold the request until the ban is out
             await asyncio.to_thread(distributed.wait, 30)

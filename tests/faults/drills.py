@@ -38,8 +38,9 @@ from appwarden.fleet.models import Device
 from appwarden.protocol.v1.signing import DEVICE_HEADER
 from appwarden.sim import fleet as sim_fleet
 from appwarden.sim.client import Answer, Http
-from appwarden.sim.drill_api import DrillApi, Tokens
-from appwarden.sim.drill_server import LocalServer, bootstrap_people, server_env, sign_in
+from appwarden.sim.drill import local_tokens
+from appwarden.sim.drill_api import DrillApi
+from appwarden.sim.drill_server import LocalServer, bootstrap_people, server_env
 from appwarden.sim.fleet import Share
 from appwarden.sim.inventory import InstalledApp as Held
 from appwarden.sim.simulate import SimulationOptions, build_fleet
@@ -179,16 +180,6 @@ class Outcome:
 Fault = Callable[[LocalServer], Awaitable[str]]
 
 
-def people_tokens(server: LocalServer, folder: Path) -> Tokens:
-    people = bootstrap_people(server.settings, folder)
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        return Tokens(
-            operator=sign_in(client, people["operator"]),
-            analyst=sign_in(client, people["analyst"]),
-            approver=sign_in(client, people["approver"]),
-        )
-
-
 def new_server(folder: Path, database_url: str | None) -> LocalServer:
     server = LocalServer(folder / "server", database_url=database_url)
     bootstrap_people(server.settings, folder)
@@ -208,7 +199,7 @@ async def drill_with_fault(
     whole fleet converged; then check."""
     evidence = require(APPS / EVIDENCE)
     server.start()
-    tokens = people_tokens(server, folder)
+    tokens = local_tokens(server, folder)
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         api = DrillApi(http, tokens)
         group_id = await api.group(GROUP)

@@ -13,7 +13,7 @@ import pytest
 
 from appwarden.sim.drill_server import LocalServer
 from tests.enforcement.live import live_postgres
-from tests.faults.drills import Traffic, drill_with_fault, new_server, record_traffic
+from tests.faults.drills import Fault, Traffic, drill_with_fault, new_server, record_traffic
 
 __all__ = ["live_postgres"]  # the fixture, for the PostgreSQL runs
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
@@ -59,28 +59,21 @@ async def sigkill(server: LocalServer) -> str:
     return f"restart {time.monotonic() - stopped:.2f} s"
 
 
+@pytest.mark.parametrize("fault", [sigterm, sigkill], ids=["sigterm", "sigkill"])
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
-async def test_sigterm_during_a_drill(
-    store: str, tmp_path: Path, request: pytest.FixtureRequest, traffic: Traffic
+async def test_the_server_stopped_during_a_drill(
+    store: str,
+    fault: Fault,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    traffic: Traffic,
 ) -> None:
     server = new_server(tmp_path, database(store, request))
     try:
-        outcome = await drill_with_fault(server, tmp_path, sigterm, traffic)
+        outcome = await drill_with_fault(server, tmp_path, fault, traffic)
     finally:
         server.stop()
-    print(outcome.line(f"sigterm drill {store}"))
-    # A graceful stop answers what it took on: no request the agents sent failed with 5xx.
-    assert not [status for status in traffic.answers if status.startswith("5")], traffic
-
-
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
-async def test_sigkill_during_a_drill(
-    store: str, tmp_path: Path, request: pytest.FixtureRequest, traffic: Traffic
-) -> None:
-    server = new_server(tmp_path, database(store, request))
-    try:
-        outcome = await drill_with_fault(server, tmp_path, sigkill, traffic)
-    finally:
-        server.stop()
-    print(outcome.line(f"sigkill drill {store}"))
+    print(outcome.line(f"{fault.__name__} drill {store}"))
+    # A graceful stop answers what it took on, and a killed server's requests fail as
+    # connection errors the agents retry: no request the agents sent failed with 5xx.
     assert not [status for status in traffic.answers if status.startswith("5")], traffic

@@ -18,7 +18,6 @@ restart:
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import signal
@@ -30,17 +29,16 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, select
 
 from appwarden.compliance.models import DeviceEvent, DeviceReport, DeviceState, InstalledApp
 from appwarden.db import make_engine
 from appwarden.enforcement.models import DevicePolicyVersion
 from appwarden.protocol.v1.signing import signed_headers
+from appwarden.sim.drill import local_tokens
 from appwarden.sim.drill_server import LocalServer
 from tests.enforcement.live import Device, live_postgres
-from tests.faults.drills import audit_verify, new_server, people_tokens
+from tests.faults.drills import audit_verify, new_server
 
 __all__ = ["live_postgres"]  # the fixture, for the PostgreSQL run
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
@@ -85,7 +83,7 @@ async def send(
 
 async def enroll(server: LocalServer, folder: Path) -> list[tuple[Device, int]]:
     """The devices (enrolled at once), each with its current policy version."""
-    operator = await asyncio.to_thread(lambda: people_tokens(server, folder).operator)
+    operator = await asyncio.to_thread(lambda: local_tokens(server, folder).operator)
     headers = {"Authorization": f"Bearer {operator}"}
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         api = "/api/v1"
@@ -95,14 +93,7 @@ async def enroll(server: LocalServer, folder: Path) -> list[tuple[Device, int]]:
         token = issued.json()["token"]
 
         async def one() -> tuple[Device, int]:
-            key = Ed25519PrivateKey.generate()
-            raw = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-            body = {
-                "token": token,
-                "platform": "android",
-                "ownership": "corporate",
-                "public_key": base64.b64encode(raw).decode(),
-            }
+            key, body = Device.enrollment(token)
             enrolled = await http.post("/v1/enroll", json=body)
             assert enrolled.status_code == 201, enrolled.text
             device = Device(enrolled.json()["device_id"], key)

@@ -24,10 +24,11 @@ from sqlalchemy import func, select
 from appwarden.audit.models import AuditEvent
 from appwarden.catalog.models import Assessment, Blob
 from appwarden.db import make_engine
+from appwarden.sim.drill import local_tokens
 from appwarden.sim.drill_server import LocalServer
 from tests.conftest import APPS, require
 from tests.enforcement.live import live_postgres
-from tests.faults.drills import audit_verify, new_server, people_tokens
+from tests.faults.drills import audit_verify, new_server
 
 __all__ = ["live_postgres"]  # the fixture, for the PostgreSQL runs
 pytestmark = pytest.mark.slow
@@ -104,7 +105,7 @@ def test_sigkill_during_an_upload_leaves_nothing_half_written(
     server = new_server(tmp_path, database(store, request))
     server.start()
     try:
-        analyst = people_tokens(server, tmp_path).analyst
+        analyst = local_tokens(server, tmp_path).analyst
         upload = Upload(server, analyst, apk)
         upload.start()
         leftover = uploading(server, upload)
@@ -148,7 +149,7 @@ def test_sigterm_lets_an_upload_in_flight_finish(
     server = new_server(tmp_path, database(store, request))
     server.start()
     try:
-        analyst = people_tokens(server, tmp_path).analyst
+        analyst = local_tokens(server, tmp_path).analyst
         upload = Upload(server, analyst, apk)
         upload.start()
         uploading(server, upload)

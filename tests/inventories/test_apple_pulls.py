@@ -21,8 +21,6 @@ from appwarden.audit.models import AuditEvent
 from appwarden.cli import acting
 from appwarden.cli.main import app
 from appwarden.errors import Invalid
-from appwarden.inventories.models import InventoryPull
-from appwarden.inventories.pull.runner import Pulling, pull, source_named
 from appwarden.inventories.pull.sources import load
 from tests.decisions.support import ok, problem
 from tests.inventories.fake_apple_mdm import (
@@ -36,6 +34,7 @@ from tests.inventories.fake_apple_mdm import (
     signature,
 )
 from tests.inventories.test_imports import MORNING, SCOPE, banned, compliance, rows
+from tests.inventories.test_pulls import run_pull
 from tests.server import Env, running_env
 
 API = "/api/v1/inventories"
@@ -55,12 +54,6 @@ def env(database_url: str, tmp_path: Path, mdm: FakeAppleMdm) -> Iterator[Env]:
         database_url, tmp_path / "data", reconcile=False, inventory_sources=sources
     ) as running_app:
         yield running_app
-
-
-def run_pull(env: Env, name: str) -> InventoryPull:
-    context = env.client.app.state.context  # type: ignore[attr-defined]
-    pulling = Pulling(context.sessions, env.clock, env.settings, context.audit_key)
-    return pull(pulling, source_named(env.settings, name), actor="olu")
 
 
 def last_event(env: Env) -> AuditEvent:

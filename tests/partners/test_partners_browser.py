@@ -18,8 +18,14 @@ from appwarden.auth.roles import Role
 from appwarden.clock import SystemClock
 from appwarden.db import make_engine, make_sessionmaker
 from appwarden.models import Base
-from tests.console.browser import WIDTHS, Visit, browser, open_visit, sign_in_as
-from tests.enforcement.live import Server, sqlite_url
+from tests.console.browser import (
+    WIDTHS,
+    Visit,
+    browser,
+    open_visit,
+    seeded_server,
+    sign_in_as,
+)
 from tests.partners.test_format import example
 from tests.server import PASSWORD
 
@@ -47,13 +53,7 @@ def _seed(database_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("partners-live")
-    running = Server(sqlite_url(folder), folder / "data").start()
-    try:
-        _seed(running.database_url)
-        yield running.url
-    finally:
-        running.stop()
+    yield from seeded_server(tmp_path_factory, "partners-live", _seed)
 
 
 @pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")

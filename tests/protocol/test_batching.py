@@ -149,3 +149,72 @@ def test_a_forged_request_does_not_move_the_named_devices_last_seen(env: Env) ->
     with env.session() as session:
         device = session.get(Device, phone.id)
         assert device is not None and device.last_seen_at == env.clock.now()
+
+
+def _straight_to_the_app(env: Env, requests: Sequence[tuple[Request, bool]]) -> list[int]:
+    """Send each request at once straight to the ASGI app; a request marked ``True`` comes
+    from a client that closes its connection once its body is sent (as one that timed out
+    while its request waited in the queue). Returns each request's status."""
+    app = env.client.app
+
+    async def one(request: Request, leaves: bool) -> int:
+        body, headers = request
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/state",
+            "raw_path": b"/v1/state",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 40000),
+            "server": ("test", 80),
+        }
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            if leaves:
+                return {"type": "http.disconnect"}
+            await asyncio.Event().wait()  # connected until the answer is sent
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await app(scope, receive, send)
+        return statuses[0]
+
+    async def all_at_once() -> list[int]:
+        return list(await asyncio.gather(*(one(r, leaves) for r, leaves in requests)))
+
+    return asyncio.run(all_at_once())
+
+
+def test_a_queued_request_whose_client_has_gone_is_dropped_unrecorded(env: Env) -> None:
+    who = actors(env)
+    staying, leaving = Phone(env, who), Phone(env, who)
+    staying.policy()
+    leaving.policy()
+    writes = _writes(env)
+    before = writes.dropped
+
+    statuses = _straight_to_the_app(
+        env, [(_report(staying, "r_still_here"), False), (_report(leaving, "r_timed_out"), True)]
+    )
+
+    assert statuses == [200, 499]
+    assert writes.dropped == before + 1
+    stored = _reports(env)
+    assert stored.get(staying.id) == ["r_still_here"]
+    assert leaving.id not in stored  # nothing written for a client that is not there
+    # Its retry (the same report, signed anew) is recorded as if the first never came.
+    again = _straight_to_the_app(env, [(_report(leaving, "r_timed_out"), False)])
+    assert again == [200]
+    assert _reports(env)[leaving.id] == ["r_timed_out"]

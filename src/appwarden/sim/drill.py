@@ -65,7 +65,8 @@ def _store(database_url: str | None) -> str:
     return database_url.split(":", 1)[0].split("+", 1)[0]
 
 
-def _local_tokens(server: LocalServer, folder: Path) -> Tokens:
+def local_tokens(server: LocalServer, folder: Path) -> Tokens:
+    """Bootstrap the drill's three people on ``server``'s store and sign each in."""
     people = bootstrap_people(server.settings, folder)
     with httpx.Client(base_url=server.url, timeout=30) as client:
         return Tokens(
@@ -106,7 +107,7 @@ async def run_drill(
                 console.print(f"starting a server at {server.url} ({_store(options.database_url)})")
                 server.start()
             if server is not None:
-                url, tokens = server.url, options.tokens or _local_tokens(server, folder)
+                url, tokens = server.url, options.tokens or local_tokens(server, folder)
             elif options.server is not None and options.tokens is not None:
                 url, tokens = options.server, options.tokens
             else:

@@ -11,6 +11,11 @@ devices' stored policy versions, then the state reports
 a refused one (a replayed nonce, a version never issued) does not hold up the others,
 and if the batch fails as a whole its requests are retried one by one, so one bad
 request fails alone. A request is answered only after its transaction committed.
+
+Under a burst the queue can hold requests longer than their clients wait: a client that
+timed out has closed its connection and will send its report again (reports are
+idempotent by their id). Such requests are dropped when their turn comes, unrecorded,
+rather than written for nobody while the ones still awaited wait behind them.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -29,7 +35,7 @@ from appwarden.api.deps import Context
 from appwarden.compliance.intake import Incoming, accept_many
 from appwarden.compliance.wire import StateAccepted
 from appwarden.enforcement.service import Current, stored_versions
-from appwarden.errors import DomainError
+from appwarden.errors import ClientClosed, DomainError
 from appwarden.fleet.models import Device
 from appwarden.protocol.v1.signing import SignedRequest, authenticate_many
 
@@ -40,6 +46,8 @@ MAX_BATCH = 500
 BUSY_S = 1.0
 
 Outcome = Device | StateAccepted | BaseException
+#: Whether the request's client has gone (closed its connection); :meth:`Request.is_disconnected`.
+Gone = Callable[[], Awaitable[bool]]
 
 
 @dataclass
@@ -49,6 +57,7 @@ class _Job:
     report: Incoming | None = None  # or record this report, already authenticated
     future: asyncio.Future[Outcome] = field(default_factory=asyncio.Future)
     stored: Current | None = None
+    gone: Gone | None = None  # asked when the job's turn comes
 
 
 class DeviceWrites:
@@ -63,6 +72,7 @@ class DeviceWrites:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limiter = CapacityLimiter(1)
         self.batches = 0  # how many transactions (tests and logs)
+        self.dropped = 0  # requests dropped because their client had gone
         self._last_reports = -math.inf  # time.monotonic() of the last batch with reports
 
     def busy(self, within_s: float = BUSY_S) -> bool:
@@ -72,18 +82,20 @@ class DeviceWrites:
             return True
         return any(job.report is not None for job in self._queue)
 
-    async def authenticate(self, signed: SignedRequest) -> Device:
-        return cast(Device, await self._submit(_Job(signed=signed)))
+    async def authenticate(self, signed: SignedRequest, gone: Gone | None = None) -> Device:
+        return cast(Device, await self._submit(_Job(signed=signed, gone=gone)))
 
-    async def authenticate_for_policy(self, signed: SignedRequest) -> tuple[Device, Current | None]:
+    async def authenticate_for_policy(
+        self, signed: SignedRequest, gone: Gone | None = None
+    ) -> tuple[Device, Current | None]:
         """The device, and its stored policy version if that is current, read in the same
         transaction: a check-in then needs no second trip to a thread and the database."""
-        job = _Job(signed=signed, policy=True)
+        job = _Job(signed=signed, policy=True, gone=gone)
         device = cast(Device, await self._submit(job))
         return device, job.stored
 
-    async def report(self, incoming: Incoming) -> StateAccepted:
-        return cast(StateAccepted, await self._submit(_Job(report=incoming)))
+    async def report(self, incoming: Incoming, gone: Gone | None = None) -> StateAccepted:
+        return cast(StateAccepted, await self._submit(_Job(report=incoming, gone=gone)))
 
     async def _submit(self, job: _Job) -> Outcome:
         ready = self._ensure_running()
@@ -124,7 +136,17 @@ class DeviceWrites:
                 await asyncio.shield(self._drain())
 
     async def _drain(self) -> None:
-        batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+        taken = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+        batch: list[_Job] = []
+        for job in taken:
+            if job.gone is not None and await job.gone():
+                self.dropped += 1
+                if not job.future.done():
+                    job.future.set_result(ClientClosed("the client closed its connection"))
+            else:
+                batch.append(job)
+        if not batch:
+            return
         outcomes = await to_thread.run_sync(self._record, batch, limiter=self._limiter)
         for job, outcome in zip(batch, outcomes, strict=True):
             if not job.future.done():

@@ -78,7 +78,9 @@ async def report_state(
     context: Context = request.app.state.context
     incoming = intake.Incoming(device, body, intake.digest(await request.body()))
     # Recorded with other devices' reports in one transaction (protocol.v1.batching).
-    accepted: StateAccepted = await request.app.state.device_writes.report(incoming)
+    accepted: StateAccepted = await request.app.state.device_writes.report(
+        incoming, request.is_disconnected
+    )
     if context.settings.compliance_webhook_url:
         # Runs after the response, so after this request's transaction committed.
         background.add_task(webhook.deliver_due, context.sessions, context.settings, context.clock)

@@ -239,10 +239,11 @@ async def _authenticate(request: Request, *, policy: bool) -> Device:
     signed = await signed_request(request)
     writes: DeviceWrites = request.app.state.device_writes
     try:
+        gone = request.is_disconnected
         if policy:
-            device, request.state.stored_policy = await writes.authenticate_for_policy(signed)
+            device, request.state.stored_policy = await writes.authenticate_for_policy(signed, gone)
         else:
-            device = await writes.authenticate(signed)
+            device = await writes.authenticate(signed, gone)
     except Unauthenticated as refused:
         await refuse(request, refused)
         raise
