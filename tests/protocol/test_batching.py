@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from appwarden.compliance import intake
 from appwarden.compliance.models import DeviceReport, DeviceState
 from appwarden.fleet.models import Device
+from appwarden.protocol.models import DeviceNonce
 from appwarden.protocol.v1 import batching
 from appwarden.protocol.v1.batching import DeviceWrites
 from tests.compliance.support import TIKTOK, Phone, counts
@@ -151,22 +152,24 @@ def test_a_forged_request_does_not_move_the_named_devices_last_seen(env: Env) ->
         assert device is not None and device.last_seen_at == env.clock.now()
 
 
-def _straight_to_the_app(env: Env, requests: Sequence[tuple[Request, bool]]) -> list[int]:
-    """Send each request at once straight to the ASGI app; a request marked ``True`` comes
-    from a client that closes its connection once its body is sent (as one that timed out
-    while its request waited in the queue). Returns each request's status."""
+def _straight_to_the_app(env: Env, requests: Sequence[tuple[str, Request, bool]]) -> list[int]:
+    """Send each request (method, signed request, leaves) at once straight to the ASGI
+    app; one that ``leaves`` comes from a client that closes its connection once its body
+    is sent (as one that timed out while its request waited in the queue). Returns each
+    request's status."""
     app = env.client.app
 
-    async def one(request: Request, leaves: bool) -> int:
+    async def one(method: str, request: Request, leaves: bool) -> int:
         body, headers = request
+        path = "/v1/state" if method == "POST" else "/v1/policy"
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "POST",
+            "method": method,
             "scheme": "http",
-            "path": "/v1/state",
-            "raw_path": b"/v1/state",
+            "path": path,
+            "raw_path": path.encode(),
             "root_path": "",
             "query_string": b"",
             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
@@ -192,29 +195,51 @@ def _straight_to_the_app(env: Env, requests: Sequence[tuple[Request, bool]]) -> 
         return statuses[0]
 
     async def all_at_once() -> list[int]:
-        return list(await asyncio.gather(*(one(r, leaves) for r, leaves in requests)))
+        return list(await asyncio.gather(*(one(*request) for request in requests)))
 
     return asyncio.run(all_at_once())
 
 
-def test_a_queued_request_whose_client_has_gone_is_dropped_unrecorded(env: Env) -> None:
+def _check_in(phone: Phone) -> Request:
+    return b"", phone.signed("GET", "/v1/policy")
+
+
+def _nonces(env: Env, phone: Phone) -> int:
+    with env.session() as session:
+        found = session.scalar(
+            select(func.count()).select_from(DeviceNonce).where(DeviceNonce.device_id == phone.id)
+        )
+        return int(found or 0)
+
+
+def test_a_queued_check_in_whose_client_has_gone_is_dropped_and_a_report_kept(
+    env: Env,
+) -> None:
     who = actors(env)
     staying, leaving = Phone(env, who), Phone(env, who)
     staying.policy()
     leaving.policy()
     writes = _writes(env)
     before = writes.dropped
+    nonces = _nonces(env, leaving)
 
     statuses = _straight_to_the_app(
-        env, [(_report(staying, "r_still_here"), False), (_report(leaving, "r_timed_out"), True)]
+        env,
+        [
+            ("GET", _check_in(staying), False),
+            ("GET", _check_in(leaving), True),
+            ("POST", _report(staying, "r_still_here"), False),
+            ("POST", _report(leaving, "r_gave_up"), True),
+        ],
     )
 
-    assert statuses == [200, 499]
+    # The check-in nobody waits for is dropped unrecorded (499, read by no one); the
+    # report is recorded all the same: it is the device's state.
+    assert statuses == [200, 499, 200, 200]
     assert writes.dropped == before + 1
-    stored = _reports(env)
-    assert stored.get(staying.id) == ["r_still_here"]
-    assert leaving.id not in stored  # nothing written for a client that is not there
-    # Its retry (the same report, signed anew) is recorded as if the first never came.
-    again = _straight_to_the_app(env, [(_report(leaving, "r_timed_out"), False)])
+    assert _reports(env) == {staying.id: ["r_still_here"], leaving.id: ["r_gave_up"]}
+    assert _nonces(env, leaving) == nonces + 1  # the report's: the check-in wrote nothing
+    # The report's retry (the same report, signed anew) finds it recorded.
+    again = _straight_to_the_app(env, [("POST", _report(leaving, "r_gave_up"), False)])
     assert again == [200]
-    assert _reports(env)[leaving.id] == ["r_timed_out"]
+    assert _reports(env)[leaving.id] == ["r_gave_up"]

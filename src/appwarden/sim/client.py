@@ -162,10 +162,15 @@ class PolicyAnswer:
 class DeviceClient:
     """Signed protocol v1 requests for one device over a (shared) HTTP client."""
 
-    def __init__(self, http: Http, clock: Clock, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, http: Http, clock: Clock, *, timeout: float = 30.0, report_timeout: float = 120.0
+    ) -> None:
         self.http = http
         self.clock = clock
         self.timeout = timeout
+        #: A report waits longer: the server records it even if the device gives up, and
+        #: under a fleet-wide burst a retry only joins the same queue again.
+        self.report_timeout = report_timeout
 
     async def _post(self, target: str, raw: bytes, headers: dict[str, str]) -> Answer:
         headers["Content-Type"] = "application/json"
@@ -207,9 +212,9 @@ class DeviceClient:
     async def report(self, identity: Identity, body: dict[str, Any]) -> dict[str, Any]:
         """``POST /v1/state``; a retry sends the same body (same report id), newly signed."""
         raw = json.dumps(body, separators=(",", ":")).encode()
-        answer = await self._post(
-            "/v1/state", raw, self._headers(identity, "POST", "/v1/state", raw)
-        )
+        headers = self._headers(identity, "POST", "/v1/state", raw)
+        headers["Content-Type"] = "application/json"
+        answer = await self.http.request("POST", "/v1/state", headers, raw, self.report_timeout)
         if answer.status != 200:
             raise ProtocolError(answer)
         accepted: dict[str, Any] = answer.json()

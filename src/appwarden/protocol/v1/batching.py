@@ -12,10 +12,11 @@ a refused one (a replayed nonce, a version never issued) does not hold up the ot
 and if the batch fails as a whole its requests are retried one by one, so one bad
 request fails alone. A request is answered only after its transaction committed.
 
-Under a burst the queue can hold requests longer than their clients wait: a client that
-timed out has closed its connection and will send its report again (reports are
-idempotent by their id). Such requests are dropped when their turn comes, unrecorded,
-rather than written for nobody while the ones still awaited wait behind them.
+Under a burst the queue can hold requests longer than their clients wait. A policy
+check-in whose client has closed its connection (it timed out, and will ask again) is
+dropped when its turn comes: its only effect would be an answer no one reads. A state
+report is recorded all the same, as it is the device's state; its retry, under the same
+report id, then finds it recorded.
 """
 
 from __future__ import annotations

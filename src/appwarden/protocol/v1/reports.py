@@ -77,10 +77,10 @@ async def report_state(
     # device reports, and each dependency FastAPI resolves costs more than these lookups.
     context: Context = request.app.state.context
     incoming = intake.Incoming(device, body, intake.digest(await request.body()))
-    # Recorded with other devices' reports in one transaction (protocol.v1.batching).
-    accepted: StateAccepted = await request.app.state.device_writes.report(
-        incoming, request.is_disconnected
-    )
+    # Recorded with other devices' reports in one transaction (protocol.v1.batching), even
+    # if the device gives up waiting: what it reports is its state, and its retry (the
+    # same report id) then finds it recorded.
+    accepted: StateAccepted = await request.app.state.device_writes.report(incoming)
     if context.settings.compliance_webhook_url:
         # Runs after the response, so after this request's transaction committed.
         background.add_task(webhook.deliver_due, context.sessions, context.settings, context.clock)

@@ -239,11 +239,12 @@ async def _authenticate(request: Request, *, policy: bool) -> Device:
     signed = await signed_request(request)
     writes: DeviceWrites = request.app.state.device_writes
     try:
-        gone = request.is_disconnected
         if policy:
+            # A check-in whose client has gone is dropped from the queue (see batching).
+            gone = request.is_disconnected
             device, request.state.stored_policy = await writes.authenticate_for_policy(signed, gone)
         else:
-            device = await writes.authenticate(signed, gone)
+            device = await writes.authenticate(signed)
     except Unauthenticated as refused:
         await refuse(request, refused)
         raise
