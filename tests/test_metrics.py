@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
+import pytest
+
 from appwarden.auth.roles import Role
+from appwarden.metrics import MULTIPROCESS_ENV
+from appwarden.sim.drill_server import LocalServer
 from tests.fleet.helpers import create_group, enroll, issue_token
 from tests.server import running_env
 
@@ -47,3 +53,30 @@ def test_metrics_by_route_template(database_url: str, tmp_path: Path) -> None:
     assert _value(text, "appwarden_http_requests_total", route="unmatched") == 1
     assert _value(text, "appwarden_http_request_duration_seconds_count", route=route) == 3
     assert _value(text, "appwarden_devices", state="active", compliance="unjudged") == 1
+
+
+def test_with_several_workers_each_scrape_counts_every_workers_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scrape reaches one worker; it must still count what every worker answered."""
+    monkeypatch.setenv("APPWARDEN_METRICS_TOKEN", TOKEN)
+    monkeypatch.delenv(MULTIPROCESS_ENV, raising=False)
+    server = LocalServer(tmp_path / "data", workers=2)
+    server.start()
+    try:
+        sent = 60
+
+        def refused(_: int) -> int:  # a new connection each: the workers take turns
+            return httpx.get(f"{server.url}/api/v1/devices/d-1", timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            assert set(pool.map(refused, range(sent))) == {401}
+        workers = {p.name for p in (tmp_path / "data" / "metrics").glob("counter_*.db")}
+        assert len(workers) == 2, workers  # both workers answered some of them
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        for _ in range(6):  # whichever worker answers the scrape
+            text = httpx.get(f"{server.url}/metrics", headers=headers, timeout=30).text
+            route = "/api/v1/devices/{device_id}"
+            assert _value(text, "appwarden_http_requests_total", route=route, status="401") == sent
+    finally:
+        server.stop()

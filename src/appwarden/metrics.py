@@ -9,20 +9,28 @@ Off unless ``APPWARDEN_METRICS_TOKEN`` is set; then Prometheus sends it as a bea
   (``/api/v1/determinations/{number}``), never the raw path, so a label cannot grow with ids.
 - ``appwarden_devices{state,compliance}``: devices by state and overall compliance, read
   from the database at each scrape.
+
+With several server processes (``appwarden serve --workers N``) a scrape reaches one of
+them, so each process writes its counts to files in ``PROMETHEUS_MULTIPROC_DIR`` (set by
+``serve``: prometheus_client's multiprocess mode) and every scrape adds up all of them.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import os
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +39,8 @@ from appwarden.compliance.reads import fleet_counts
 from appwarden.errors import NotFound, Unauthenticated
 
 UNMATCHED = "unmatched"
+#: prometheus_client reads it when it is imported: set before the workers start.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 log = logging.getLogger("appwarden.metrics")
 
 
@@ -140,6 +150,10 @@ def install(app: FastAPI, context: Context) -> None:
     token = secret.get_secret_value().encode()
     registry = CollectorRegistry(auto_describe=False)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
+    folder = os.environ.get(MULTIPROCESS_ENV)
+    if folder:  # every process's counts, from their files; not only this one's
+        registry = CollectorRegistry(auto_describe=False)
+        MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
     registry.register(FleetCollector(context))
 
     @app.get("/metrics", include_in_schema=False)
@@ -148,3 +162,12 @@ def install(app: FastAPI, context: Context) -> None:
         if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token):
             raise Unauthenticated("send the metrics token: Authorization: Bearer <token>")
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def share_between_processes(folder: Path) -> None:
+    """Before starting several server processes: each will write its counts to files in
+    ``folder`` (emptied first: counts of an earlier run are not this run's), and each
+    scrape adds them up."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder)

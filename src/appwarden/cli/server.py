@@ -52,6 +52,10 @@ def serve(
         raise typer.Exit(1) from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(make_engine(settings.database))
+    if workers > 1 and settings.metrics_token is not None:
+        from appwarden.metrics import share_between_processes
+
+        share_between_processes(settings.data_dir / "metrics")
     uvicorn.run(
         "appwarden.asgi:app",
         host=host,
