@@ -123,3 +123,16 @@ def test_reenroll_with_a_new_token_after_a_revoked_key(env: Env, operator: str) 
     detail = env.client.get(f"{API}/devices/{device_id}", headers=env.headers(operator)).json()
     assert detail["has_key"] and detail["static_groups"] == ["Field", "Staff"]
     assert env.audit_ok().ok
+
+
+def test_one_token_may_enroll_a_fleet_of_a_million_but_no_more(env: Env, operator: str) -> None:
+    group = create_group(env, operator, name="Fleet")
+
+    def create(uses: int) -> int:
+        body = {"group_id": group["id"], "max_uses": uses}
+        made = env.client.post(f"{API}/enrollment-tokens", json=body, headers=env.headers(operator))
+        return made.status_code
+
+    assert create(1_000_000) == 201  # 100,000 devices and room for lost answers' retries
+    assert create(1_000_001) == 422
+    assert create(0) == 422

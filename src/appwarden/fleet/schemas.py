@@ -89,10 +89,15 @@ class DeviceDetail(DeviceRead):
     static_groups: list[str]
 
 
+MAX_TOKEN_USES = 1_000_000
+
+
 class EnrollmentTokenCreate(_Body):
     group_id: BodyId
     expires_in_hours: int = Field(default=72, ge=1, le=24 * 90)
-    max_uses: int = Field(default=1, ge=1, le=100_000)
+    #: One token may enroll a whole fleet: up to a million devices, and the retries whose
+    #: answer was lost after the server had counted them.
+    max_uses: int = Field(default=1, ge=1, le=MAX_TOKEN_USES)
 
 
 class EnrollmentTokenRead(BaseModel):

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from appwarden.fleet.schemas import MAX_TOKEN_USES
+
 API = "/api/v1"
 
 
@@ -58,7 +60,7 @@ class DrillApi:
     async def enrollment_token(self, group_id: int, uses: int) -> str:
         body = {
             "group_id": group_id,
-            "max_uses": max(1, min(uses, 100_000)),
+            "max_uses": max(1, min(uses, MAX_TOKEN_USES)),
             "expires_in_hours": 24,
         }
         headers = self._as(self.tokens.operator)
