@@ -58,7 +58,7 @@ class _Job:
     report: Incoming | None = None  # or record this report, already authenticated
     future: asyncio.Future[Outcome] = field(default_factory=asyncio.Future)
     stored: Current | None = None
-    gone: Gone | None = None  # asked when the job's turn comes
+    gone: Gone | None = None  # a check-in's: asked when the job's turn comes
 
 
 class DeviceWrites:
@@ -83,20 +83,21 @@ class DeviceWrites:
             return True
         return any(job.report is not None for job in self._queue)
 
-    async def authenticate(self, signed: SignedRequest, gone: Gone | None = None) -> Device:
-        return cast(Device, await self._submit(_Job(signed=signed, gone=gone)))
+    async def authenticate(self, signed: SignedRequest) -> Device:
+        return cast(Device, await self._submit(_Job(signed=signed)))
 
     async def authenticate_for_policy(
         self, signed: SignedRequest, gone: Gone | None = None
     ) -> tuple[Device, Current | None]:
         """The device, and its stored policy version if that is current, read in the same
-        transaction: a check-in then needs no second trip to a thread and the database."""
+        transaction: a check-in then needs no second trip to a thread and the database.
+        Dropped unrecorded if ``gone()`` says its client has left when its turn comes."""
         job = _Job(signed=signed, policy=True, gone=gone)
         device = cast(Device, await self._submit(job))
         return device, job.stored
 
-    async def report(self, incoming: Incoming, gone: Gone | None = None) -> StateAccepted:
-        return cast(StateAccepted, await self._submit(_Job(report=incoming, gone=gone)))
+    async def report(self, incoming: Incoming) -> StateAccepted:
+        return cast(StateAccepted, await self._submit(_Job(report=incoming)))
 
     async def _submit(self, job: _Job) -> Outcome:
         ready = self._ensure_running()
