@@ -289,19 +289,26 @@ async def main() -> None:
     if args.huge:
         sizes.append(100_000)
     rows: list[Row] = []
+
+    def finished(row: Row) -> None:
+        """Print each row as it ends and rewrite the JSON: a long run stopped early keeps
+        what it measured."""
+        rows.append(row)
+        console.print(json.dumps(asdict(row)))
+        if args.json:
+            args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+
     for devices in sizes:
         for store in [s for s in args.stores.split(",") if s]:
             console.print(f"appwarden, {store}, {devices} devices ...")
-            rows.append(await ours(store, devices, args))
+            finished(await ours(store, devices, args))
         if not args.no_limit:
             console.print(f"limit, {devices} devices ...")
-            rows.append(await limit(devices, args.workers or workers_for(devices), args))
+            finished(await limit(devices, args.workers or workers_for(devices), args))
     console.print(report(rows))
     for row in rows:
         if row.error:
             console.print(f"[red]{row.server} {row.store} {row.devices}: {row.error}")
-    if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
 
 
 if __name__ == "__main__":
