@@ -82,7 +82,7 @@ def _mib(server: LocalServer) -> float:
 def _applied(database: str) -> tuple[int, int, int]:
     """(devices whose last report applied their current version, devices, the sum of the
     versions issued: it grows when the server has compiled a change)."""
-    engine = make_engine(database, pool_size=1)
+    engine = make_engine(database, pool_size=1, readonly=True)  # a snapshot: no write lock
     try:
         with engine.connect() as connection:
             current = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from appwarden.catalog.blobs import sweep_staging
 from appwarden.clock import Clock, SystemClock
 from appwarden.config import Settings
 from appwarden.db import make_engine, make_sessionmaker
+from appwarden.memory import Trimmer
 
 API = "/api/v1"
 
@@ -61,8 +63,9 @@ def _mount_device_protocol(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the process's policy distributor (recompiles, wakes long-polls); stop it last,
-    then record the device requests still queued (:mod:`appwarden.protocol.v1.batching`)."""
+    """Start the process's policy distributor (recompiles, wakes long-polls) and its memory
+    trimmer (:mod:`appwarden.memory`); stop the distributor last, then record the device
+    requests still queued (:mod:`appwarden.protocol.v1.batching`)."""
     distributor = app.state.distributor
     # Few threads: handlers are short and share one GIL (and, on SQLite, one write lock);
     # forty threads mostly wait on each other and stretch every transaction.
@@ -71,9 +74,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await to_thread.run_sync(sweep_staging, app.state.context.settings.blobs_dir)
     await distributor.start()
     await app.state.pulls.start()
+    trimming = asyncio.create_task(app.state.trimmer.run(), name="appwarden-memory-trim")
     try:
         yield
     finally:
+        trimming.cancel()
         await app.state.pulls.stop()
         await distributor.stop()
         await app.state.device_writes.stop()
@@ -119,6 +124,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.device_writes = DeviceWrites(app.state.context)
     app.state.distributor.busy = app.state.device_writes.busy
     app.state.enroller = Enroller(app.state.context)
+    app.state.trimmer = Trimmer(
+        activity=lambda: app.state.device_writes.batches + app.state.enroller.batches,
+        busy=app.state.device_writes.busy,
+    )
     app.state.pulls = Schedule(Pulling.of(app.state.context))
     install_problem_handlers(app)
     # Routes are matched in order: the fleet's hot paths (device protocol, health) first,

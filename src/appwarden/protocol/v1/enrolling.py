@@ -148,6 +148,7 @@ class Enroller:
         self.context = context
         self._queue: list[tuple[Attempt, asyncio.Future[Result]]] = []
         self._draining: asyncio.Task[None] | None = None
+        self.batches = 0  # batches of enrollments written (the memory trimmer's activity)
 
     async def enroll(self, request: Attempt) -> str:
         """The new device's id; raises the request's error (401, 422, 429)."""
@@ -164,6 +165,7 @@ class Enroller:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             requests = [request for request, _ in batch]
+            self.batches += 1
             outcomes: list[Result | BaseException]
             try:
                 outcomes = list(await asyncio.to_thread(enroll_batch, self.context, requests))
