@@ -68,12 +68,14 @@ class Row:
     devices: int
     workers: int
     t50_s: float | None = None
+    t90_s: float | None = None
     t99_s: float | None = None
     t100_s: float | None = None
     cpu_ms_per_device: float | None = None
     rss_parked_mb: float | None = None
     checkins_per_core_s: float | None = None
     start_s: float | None = None
+    compliant: int | None = None  # devices without the app when the run ended or timed out
     error: str | None = None
 
 
@@ -172,7 +174,9 @@ async def ours(store: str, devices: int, args: argparse.Namespace) -> Row:
                 wait=args.wait,
             )
             result = await run_drill(options, Console(quiet=True), server=server, on_phase=sampler)
-            row.t50_s, row.t99_s, row.t100_s = result.t50_s, result.t99_s, result.t100_s
+            row.t50_s, row.t90_s = result.t50_s, result.t90_s
+            row.t99_s, row.t100_s = result.t99_s, result.t100_s
+            row.compliant = result.compliant
             row.start_s = result.start_s
             (cpu0, rss), (cpu1, _) = sampler.marks["synced"], sampler.marks["done"]
             row.cpu_ms_per_device = round((cpu1 - cpu0) * 1000 / devices, 3)
@@ -233,6 +237,8 @@ async def limit(devices: int, workers: int, args: argparse.Namespace) -> Row:
                 await fleet.stop()
             times = [t - approved for t in fleet.status.compliant.values()]
             row.t50_s = time_to(times, devices, 50)
+            row.t90_s = time_to(times, devices, 90)
+            row.compliant = len(times)
             row.t99_s = time_to(times, devices, 99)
             row.t100_s = time_to(times, devices, 100)
         except Exception as error:  # noqa: BLE001
@@ -250,8 +256,8 @@ def _cell(value: Any) -> str:
 def report(rows: list[Row]) -> Table:
     table = Table(title="Ban propagation: server and simulator on one machine")
     names = [
-        *("server", "store", "devices", "workers", "t50_s", "t99_s", "t100_s"),
-        *("cpu_ms_per_device", "rss_parked_mb", "checkins_per_core_s", "ratio"),
+        *("server", "store", "devices", "workers", "t50_s", "t90_s", "t99_s", "t100_s"),
+        *("compliant", "cpu_ms_per_device", "rss_parked_mb", "checkins_per_core_s", "ratio"),
     ]
     for name in names:
         table.add_column(name.replace("_", " "), justify="left" if name == "server" else "right")
