@@ -8,8 +8,8 @@ until the server has issued the change and the fleet has converged: every device
 reported applying the policy version the server issued it last (a simulated agent applies
 a ban by removing the app first; the waived devices keep it). It reports:
 
-- the server's resident memory (RSS, its whole process tree) at the start and at the end,
-  and its samples after each change;
+- the server's resident memory (RSS, its whole process tree) when the fleet has synced,
+  15 s later (the start), before and after each change, and at the end;
 - error responses: the server's own count of answers by status (its ``/metrics``), 5xx
   and unexpected 4xx;
 - each change's time to converge (or that it did not within ``--converge-timeout``).
@@ -50,6 +50,9 @@ from bench._procstat import rss_bytes, tree
 GROUP = "soak"
 APPS = ("com.example.soak.one", "com.example.soak.two", "com.example.soak.three")
 API = "/api/v1"
+#: Seconds between the fleet's sync and the start's memory reading: the enrollment burst
+#: is over and each server process has returned what it freed (appwarden.memory).
+SETTLE_S = 15.0
 
 
 @dataclass
@@ -58,7 +61,8 @@ class Change:
     app: str
     at_s: float
     converged_s: float | None
-    rss_mib: float
+    rss_mib: float  # when it converged (or timed out)
+    rss_before_mib: float  # just before it was made: the previous change's burst long over
 
 
 @dataclass
@@ -66,7 +70,8 @@ class SoakResult:
     devices: int
     minutes: float
     store: str
-    rss_start_mib: float = 0.0
+    rss_synced_mib: float = 0.0  # the moment the fleet had synced
+    rss_start_mib: float = 0.0  # SETTLE_S later, before the first change
     rss_end_mib: float = 0.0
     answers: dict[str, int] = field(default_factory=dict)
     errors_5xx: int = 0
@@ -176,8 +181,13 @@ async def soak(args: argparse.Namespace, console: Console) -> SoakResult:
                 )
                 if not synced:
                     raise SystemExit(f"only {len(fleet.status.synced)} devices synced")
+                result.rss_synced_mib = _mib(server)
+                await asyncio.sleep(SETTLE_S)
                 result.rss_start_mib = _mib(server)
-                console.print(f"{args.devices} devices synced; RSS {result.rss_start_mib} MiB")
+                console.print(
+                    f"{args.devices} devices synced; RSS {result.rss_synced_mib} MiB, "
+                    f"{SETTLE_S:.0f} s later {result.rss_start_mib} MiB"
+                )
                 await _changes(args, api, server, fleet, evidence, result, console)
             finally:
                 await fleet.stop()
@@ -207,6 +217,7 @@ async def _changes(
         app = APPS[(step // 3) % len(APPS)]
         kind = ("ban", "waiver", "rescind")[step % 3]
         issued_before = (await asyncio.to_thread(_applied, database))[2]
+        before = _mib(server)
         if kind == "ban":
             number = await api.propose_ban(app, GROUP, evidence)
             await api.approve_interim(number)
@@ -217,10 +228,11 @@ async def _changes(
             await api.rescind(number)
         at = round(time.monotonic() - begun, 1)
         converged = await _converged(database, issued_before, args.converge_timeout)
-        change = Change(kind, app, at, converged, _mib(server))
+        change = Change(kind, app, at, converged, _mib(server), before)
         result.changes.append(change)
         console.print(
-            f"{at:7.1f} s  {kind:8} {app}: converged in {converged} s, RSS {change.rss_mib} MiB"
+            f"{at:7.1f} s  {kind:8} {app}: converged in {converged} s, "
+            f"RSS {before} MiB before, {change.rss_mib} MiB after"
         )
         step += 1
         await asyncio.sleep(max(0.0, args.period - (converged or args.converge_timeout)))
