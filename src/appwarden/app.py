@@ -125,7 +125,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.distributor.busy = app.state.device_writes.busy
     app.state.enroller = Enroller(app.state.context)
     app.state.trimmer = Trimmer(
-        activity=lambda: app.state.device_writes.batches + app.state.enroller.batches,
+        # Reports and enrollments come in bursts; check-ins never stop (a parked fleet
+        # renews its long-polls all the time), so they do not count.
+        activity=lambda: app.state.device_writes.report_batches + app.state.enroller.batches,
         busy=app.state.device_writes.busy,
     )
     app.state.pulls = Schedule(Pulling.of(app.state.context))

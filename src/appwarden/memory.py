@@ -5,8 +5,8 @@ and a server process holds thousands of requests at once. Once they are answered
 frees their objects, but glibc's allocator keeps the freed pages for later: the process's
 resident memory stays at the burst's high-water mark, and each burst that peaks a little
 differently adds some more. ``malloc_trim(0)`` hands the free pages back. It is called
-from a thread (``ctypes`` releases the GIL during the call) once the device writers have
-been quiet for a whole interval, so never during a burst.
+from a thread (``ctypes`` releases the GIL during the call) once no state report or
+enrollment has been written for a whole interval, so never during a burst.
 
 On a system whose C library is not glibc (musl, macOS) there is nothing to call, and
 :func:`release_free_memory` does nothing.
@@ -51,8 +51,9 @@ def release_free_memory() -> bool:
 
 class Trimmer:
     """Calls ``trim`` once after each burst: when ``activity()`` (a count that grows with
-    every batch of device writes) has not changed for a whole interval and ``busy()`` is
-    false. No activity, no call."""
+    every batch of state reports or enrollments; not of check-ins, which a parked fleet
+    sends all the time) has not changed for a whole interval and ``busy()`` is false. No
+    activity, no call."""
 
     def __init__(
         self,

@@ -72,8 +72,12 @@ def _reports(env: Env) -> dict[str, list[str]]:
 def test_a_burst_shares_transactions_and_each_request_gets_its_own_answer(env: Env) -> None:
     who = actors(env)
     phones = [Phone(env, who) for _ in range(10)]
+    batches, report_batches = _writes(env).batches, _writes(env).report_batches
     for phone in phones:
         phone.policy()
+    # Check-ins are written (their nonces) but are not reports: the memory trimmer, which
+    # waits for reports to stop, must not see a parked fleet's renewals as a burst.
+    assert _writes(env).batches > batches and _writes(env).report_batches == report_batches
     good = [_report(phone, f"r_burst_{n:02d}") for n, phone in enumerate(phones)]
     replayed = good[0]  # the same bytes and nonce again
     forged_body, forged_headers = _report(phones[1], "r_forged_01")
@@ -92,6 +96,7 @@ def test_a_burst_shares_transactions_and_each_request_gets_its_own_answer(env: E
     assert answers[12].json()["type"] == "urn:appwarden:problem:version-not-issued"
     transactions = _writes(env).batches - before
     assert 1 <= transactions < len(answers)  # shared: fewer commits than requests
+    assert 1 <= _writes(env).report_batches - report_batches <= transactions
     stored = _reports(env)
     assert stored[phones[3].id] == ["r_burst_03", "r_second_one"]
     assert stored[phones[0].id] == ["r_burst_00"]

@@ -73,6 +73,7 @@ class DeviceWrites:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limiter = CapacityLimiter(1)
         self.batches = 0  # how many transactions (tests and logs)
+        self.report_batches = 0  # how many of them recorded state reports
         self.dropped = 0  # requests dropped because their client had gone
         self._last_reports = -math.inf  # time.monotonic() of the last batch with reports
 
@@ -189,4 +190,5 @@ class DeviceWrites:
         self.batches += 1
         if reports:
             self._last_reports = time.monotonic()
+            self.report_batches += 1
         return [o if o is not None else DomainError("not recorded") for o in outcomes]
