@@ -232,7 +232,7 @@ async def _changes(
         result.changes.append(change)
         console.print(
             f"{at:7.1f} s  {kind:8} {app}: converged in {converged} s, "
-            f"RSS {before} MiB before, {change.rss_mib} MiB after"
+            f"RSS {before} -> {change.rss_mib} MiB"
         )
         step += 1
         await asyncio.sleep(max(0.0, args.period - (converged or args.converge_timeout)))
