@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evidence", type=Path, required=True, help="an APK to cite")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     result = asyncio.run(soak(args, console))
     document = asdict(result)
     console.print_json(json.dumps(document))
