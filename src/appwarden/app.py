@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -79,6 +80,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         trimming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await trimming  # a trim under way finishes first (a few milliseconds)
         await app.state.pulls.stop()
         await distributor.stop()
         await app.state.device_writes.stop()
