@@ -3,8 +3,9 @@
 When a ban takes force, every device of the fleet checks in and reports within seconds,
 and a server process holds thousands of requests at once. Once they are answered, Python
 frees their objects, but glibc's allocator keeps the freed pages for later: the process's
-resident memory stays at the burst's high-water mark, and each burst that peaks a little
-differently adds some more. ``malloc_trim(0)`` hands the free pages back. It is called
+resident memory stays at the burst's high-water mark. ``malloc_trim(0)`` hands back the
+pages that are wholly free (after an enrollment burst, most of them; after a ban, little:
+see docs/reliability.md). It is called
 from a thread (``ctypes`` releases the GIL during the call) once no state report or
 enrollment has been written for a whole interval, so never during a burst.
 
