@@ -48,6 +48,7 @@ from appwarden.sim.drill_server import (
 )
 from appwarden.sim.fleet import Share
 from appwarden.sim.inventory import InstalledApp
+from appwarden.sim.processes import die_with_parent
 from appwarden.sim.simulate import SimulationOptions, build_fleet
 from appwarden.sim.store import FleetStore
 from bench._procstat import cpu_seconds, rss_bytes, tree
@@ -200,7 +201,7 @@ async def limit(devices: int, workers: int, args: argparse.Namespace) -> Row:
         port = free_port()
         command = [sys.executable, "-m", "bench._limit_server", "--port", str(port),
                    "--workers", str(workers), "--trigger", str(trigger)]  # fmt: skip
-        process = subprocess.Popen(command, cwd=ROOT)
+        process = subprocess.Popen(command, cwd=ROOT, preexec_fn=die_with_parent)
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):

@@ -3,6 +3,12 @@ agents in one event loop against the fake server over real sockets."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -50,7 +56,6 @@ def test_a_large_fleet_is_split_over_processes_and_source_addresses() -> None:
 
 
 def test_saved_identities_belong_to_one_server(tmp_path: object) -> None:
-    from pathlib import Path
 
     store = FleetStore(Path(str(tmp_path)))
     assert store.prepare("http://a") == {}
@@ -61,7 +66,6 @@ def test_saved_identities_belong_to_one_server(tmp_path: object) -> None:
 
 
 async def test_twenty_agents_enroll_sync_and_comply_over_http(tmp_path: object) -> None:
-    from pathlib import Path
 
     with serving(create_app()) as url:
         options = SimulationOptions(
@@ -92,7 +96,6 @@ async def test_twenty_agents_enroll_sync_and_comply_over_http(tmp_path: object) 
 
 def test_drill_figures_json_and_chart(tmp_path: object) -> None:
     import json
-    from pathlib import Path
 
     from appwarden.sim.drill_report import DrillResult, plot, time_to, write_json
 
@@ -113,3 +116,52 @@ def test_drill_figures_json_and_chart(tmp_path: object) -> None:
     plot(result, folder / "out" / "drill.png")
     assert (folder / "out" / "drill.png").read_bytes()[:4] == b"\x89PNG"
     assert time_to([], 0, 99) == 0.0
+
+
+_PARENT = """
+import asyncio, sys
+from appwarden.sim.simulate import SimulationOptions, build_fleet
+
+async def main() -> None:
+    fleet = build_fleet(SimulationOptions(server=sys.argv[1], devices=4, processes=2))
+    await fleet.start()
+    print(" ".join(str(c.pid) for c in fleet._children), flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_simulator_processes_end_with_a_killed_parent() -> None:
+    """A benchmark killed mid-run must not leave its simulator loading the machine."""
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        server = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        parent = subprocess.Popen(  # noqa: S603 - our own interpreter
+            [sys.executable, "-c", _PARENT, server], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert parent.stdout is not None
+            children = [int(pid) for pid in parent.stdout.readline().split()]
+            assert len(children) == 2
+            assert all(_alive(pid) for pid in children)  # waiting on the silent server
+            parent.kill()
+            parent.wait(timeout=10)
+            deadline = time.monotonic() + 20
+            while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not any(_alive(pid) for pid in children)
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (an orphan's zombie is reaped by init, not by us)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

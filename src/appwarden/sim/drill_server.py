@@ -23,6 +23,7 @@ from appwarden.auth import service as auth
 from appwarden.auth.roles import Role
 from appwarden.clock import SystemClock
 from appwarden.config import Settings
+from appwarden.sim.processes import die_with_parent
 
 #: The drill's people: the operator enrolls devices, the analyst proposes, the approver
 #: approves (separation of duties holds: never the same user).
@@ -42,16 +43,6 @@ class Person:
     totp_secret: str | None
 
 
-def _die_with_parent() -> None:
-    """In the server's process, before exec: end it when the drill ends, however it ends."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def interrupt_on_sigterm() -> None:
     """Turn SIGTERM into KeyboardInterrupt, so a drill that is told to stop still stops the
     server it started (its ``finally`` runs)."""
@@ -60,6 +51,13 @@ def interrupt_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -174,7 +172,7 @@ class LocalServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -197,6 +195,14 @@ class LocalServer:
         if children.exists():
             found += [int(p) for p in children.read_text().split()]
         return found
+
+    def worker_pids(self) -> list[int]:
+        """The processes that run the app: the main one alone, or with ``workers`` > 1 its
+        worker children (not the supervisor, nor multiprocessing's resource tracker)."""
+        pids = self.pids()
+        if self.workers <= 1:
+            return pids[:1]
+        return [pid for pid in pids[1:] if b"spawn_main" in _cmdline(pid)]  # uvicorn's
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

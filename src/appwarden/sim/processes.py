@@ -14,7 +14,9 @@ import contextlib
 import ipaddress
 import math
 import multiprocessing
+import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -99,6 +101,19 @@ def split(
     return shards
 
 
+def die_with_parent() -> None:
+    """Have the kernel send this process SIGTERM when its parent ends, however it ends
+    (Linux's PR_SET_PDEATHSIG; nothing elsewhere). Call it first thing in a child, or as a
+    ``preexec_fn``: a simulator or server left behind by a killed benchmark keeps loading
+    the machine the next measurement runs on."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _raise_open_files() -> None:
     with contextlib.suppress(ImportError, ValueError, OSError):
         import resource
@@ -130,7 +145,12 @@ async def _child_main(config: ShardConfig, out: Any, stop_flag: MpEvent) -> None
         out.put(list(batch))
 
 
-def _child(config: ShardConfig, out: Any, stop_flag: MpEvent) -> None:
+def _child(config: ShardConfig, out: Any, stop_flag: MpEvent, parent: int | None = None) -> None:
+    die_with_parent()
+    if (
+        parent is not None and os.getppid() != parent
+    ):  # the parent ended before the line above took effect
+        return
     _raise_open_files()
     asyncio.run(_child_main(config, out, stop_flag))
 
@@ -174,7 +194,9 @@ class Fleet:
         loop = asyncio.get_running_loop()
         self._stop_flag, self._queue = self._ctx.Event(), self._ctx.Queue()
         for config in self.shards:
-            child = self._ctx.Process(target=_child, args=(config, self._queue, self._stop_flag))
+            child = self._ctx.Process(
+                target=_child, args=(config, self._queue, self._stop_flag, os.getpid())
+            )
             child.start()
             self._children.append(child)
 
