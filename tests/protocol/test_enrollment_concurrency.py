@@ -130,11 +130,15 @@ def test_bad_requests_in_a_batch_fail_alone_and_count_as_attempts(env: Env, oper
     group = create_group(env, operator, name="Staff")
     token = issue_token(env, operator, group["id"], max_uses=100)
     bodies = [
-        _body(token),
-        _body(token, public_key="AAAA"),  # 3 bytes, not an Ed25519 key
-        _body("aw_enroll_unknown"),
-        _body(token, public_key="not base64!"),
-    ] * 5
+        body
+        for _ in range(5)  # each device its own key: copies of one request make one device
+        for body in (
+            _body(token),
+            _body(token, public_key="AAAA"),  # 3 bytes, not an Ed25519 key
+            _body("aw_enroll_unknown"),
+            _body(token, public_key="not base64!"),
+        )
+    ]
     answers = _together(len(bodies), lambda n: _post(env, bodies[n]))
     assert [a.status_code for a in answers] == [201, 422, 401, 422] * 5
     assert _devices(env) == 5

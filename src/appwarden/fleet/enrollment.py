@@ -208,7 +208,7 @@ def check(
     )
 
 
-def _device(enrollment: Enrollment, now: datetime) -> Device:
+def _device(enrollment: Enrollment, now: datetime, token: EnrollmentToken) -> Device:
     return Device(
         id=DEVICE_PREFIX + secrets.token_hex(10),
         platform=enrollment.platform,
@@ -218,34 +218,62 @@ def _device(enrollment: Enrollment, now: datetime) -> Device:
         supervised=enrollment.supervised,
         state="active",
         public_key=enrollment.public_key,
+        enrollment_token_id=token.id,
         enrolled_at=now,
         last_seen_at=None,
         source=enrollment.source,
     )
 
 
+def _holders(session: Session, keys: set[str]) -> dict[str, Device]:
+    """The devices that hold these public keys."""
+    rows = session.scalars(select(Device).where(Device.public_key.in_(sorted(keys))))
+    return {row.public_key: row for row in rows if row.public_key is not None}
+
+
+def _sent_again(holder: Device, token: EnrollmentToken) -> Device:
+    """``holder`` when this enrollment is one it made, sent again because its answer was
+    lost (same key, same token, still active); 409 when the key belongs to another
+    enrollment: a device makes a new key pair for each enrollment."""
+    if holder.enrollment_token_id == token.id and holder.state == "active":
+        return holder
+    raise Conflict("this public key is already enrolled; make a new key pair to enroll")
+
+
 def redeem_many(
     session: Session, *, clock: Clock, audit_key: bytes, enrollments: Sequence[Enrollment]
-) -> list[Device | Unauthenticated]:
+) -> list[Device | Unauthenticated | Conflict]:
     """Enroll new devices, in order, in the caller's transaction: each joins its token's
     group as a static member, gets its first policy compiled after commit, and is audited
     (``device.enroll``, one event per device).
 
     Returns one result per enrollment: the device, or the 401 for an unknown, expired or
     used-up token (nothing is written for that one). A token with ``n`` uses left enrolls
-    the first ``n`` of its requests here, however many processes redeem it at once."""
+    the first ``n`` of its requests here, however many processes redeem it at once.
+
+    An enrollment sent again with the key and token of a device it already made (its
+    answer was lost on the way) gets that device, and spends no use and writes nothing,
+    even if the token has expired or been used up since; a key held by any other device
+    gets 409."""
     now = clock.now()
     tokens = _locked_tokens(session, {e.token_sha256 for e in enrollments})
-    results: list[Device | Unauthenticated] = []
+    holders = _holders(session, {e.public_key for e in enrollments})
+    results: list[Device | Unauthenticated | Conflict] = []
     admitted: list[tuple[Device, EnrollmentToken]] = []
     for enrollment in enrollments:
+        found = tokens.get(enrollment.token_sha256)
+        holder = holders.get(enrollment.public_key)
         try:
-            token = _usable(tokens.get(enrollment.token_sha256), now)
-        except Unauthenticated as refused:
+            if found is not None and holder is not None:
+                results.append(_sent_again(holder, found))
+                continue
+            token = _usable(found, now)
+        except (Unauthenticated, Conflict) as refused:
             results.append(refused)
             continue
         token.uses += 1
-        device = _device(enrollment, now)
+        device = _device(enrollment, now, token)
+        holders[enrollment.public_key] = device  # the same request twice in one batch
         results.append(device)
         admitted.append((device, token))
     if not admitted:
@@ -302,7 +330,7 @@ def redeem_enrollment(
         source=source,
     )
     [result] = redeem_many(session, clock=clock, audit_key=audit_key, enrollments=[enrollment])
-    if isinstance(result, Unauthenticated):
+    if isinstance(result, Unauthenticated | Conflict):
         raise result
     return result
 
@@ -324,9 +352,13 @@ def reenroll(
         raise NotFound(f"no device {device_id}")
     if device.state == "retired":
         raise InvalidTransition(f"device {device.id} is retired; enroll it as a new device")
+    holder = _holders(session, {key}).get(key)
+    if holder is not None and holder.id != device.id:
+        raise Conflict("this public key is already enrolled; make a new key pair to enroll")
     spent = _spend(session, clock, token)
     before = device_snapshot(device)
     device.public_key = key
+    device.enrollment_token_id = spent.id
     device.state = "active"
     if not service.is_member(session, spent.group_id, device.id):
         session.execute(

@@ -37,7 +37,13 @@ class Device(Base):
     user_name: Mapped[str | None] = mapped_column(String(200), index=True)
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16), default="active", index=True)
-    public_key: Mapped[str | None] = mapped_column(String(64))
+    public_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The token it enrolled with (null for devices made otherwise, or once the token is
+    #: deleted): an enrollment sent again with the same key and token is answered with
+    #: this device rather than making a second one.
+    enrollment_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrollment_tokens.id", ondelete="SET NULL"), index=True
+    )
     enrolled_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     source: Mapped[str] = mapped_column(String(32), default="agent")

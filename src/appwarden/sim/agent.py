@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from appwarden.clock import Clock
 from appwarden.sim.client import NETWORK_ERRORS, DeviceClient, Identity, ProtocolError
 from appwarden.sim.inventory import InstalledApp
@@ -68,11 +70,15 @@ class Agent:
         self.failures = 0
         self.online = False
         self._stale = policy is None
+        self._enroll_key: Ed25519PrivateKey | None = None
 
     # -- identity -------------------------------------------------------------------------
     async def enroll(self, token: str) -> Identity:
-        key = Identity.generate_key()
-        self.identity = await self.client.enroll(token, self.config.attributes, key)
+        # One key for every try: a try whose answer was lost made a device, and the server
+        # answers the next try (same key, same token) with that device, not a second one.
+        if self._enroll_key is None:
+            self._enroll_key = Identity.generate_key()
+        self.identity = await self.client.enroll(token, self.config.attributes, self._enroll_key)
         return self.identity
 
     def _me(self) -> Identity:

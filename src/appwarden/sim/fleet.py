@@ -154,7 +154,9 @@ class Shard:
 
         return on_report
 
-    async def _retrying(self, agent: Agent, what: Callable[[], Any]) -> None:
+    async def _retrying(
+        self, agent: Agent, what: Callable[[], Any], *, again_on: tuple[int, ...] = (409, 429)
+    ) -> None:
         """Start-up calls, retried with the agent's backoff while the server is busy."""
         while True:
             try:
@@ -164,7 +166,7 @@ class Shard:
             except NETWORK_ERRORS:
                 await agent.back_off()
             except ProtocolError as error:
-                if error.status not in (409, 429) and error.status < 500:
+                if error.status not in again_on and error.status < 500:
                     raise
                 await agent.back_off()
 
@@ -199,7 +201,8 @@ class Shard:
             if not token:
                 raise RuntimeError(f"device {spec.index} has no saved identity and no token")
             async with self.enrolling:
-                await self._retrying(agent, lambda: agent.enroll(token))
+                # 409 here is a key held by another device: trying again cannot help.
+                await self._retrying(agent, lambda: agent.enroll(token), again_on=(429,))
             assert agent.identity is not None  # noqa: S101 - set by enroll
             self.emit("enrolled", spec.index, agent.identity.document())
         finally:

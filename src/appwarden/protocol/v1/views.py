@@ -45,7 +45,7 @@ router = APIRouter(tags=["device protocol v1"])
 @router.post(
     "/enroll",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 422, 429),
+    responses=problems(401, 409, 422, 429),
     openapi_extra=DEVICE_ROUTE,
 )
 async def enroll(body: EnrollRequest, request: Request) -> EnrollResponse:
