@@ -45,6 +45,7 @@ from appwarden.sim.drill_server import LocalServer, bootstrap_people, sign_in
 from appwarden.sim.fleet import Share
 from appwarden.sim.inventory import InstalledApp
 from appwarden.sim.simulate import SimulationOptions, build_fleet
+from bench import _census as census
 from bench._procstat import rss_bytes, tree
 
 GROUP = "soak"
@@ -73,6 +74,7 @@ class SoakResult:
     rss_synced_mib: float = 0.0  # the moment the fleet had synced
     rss_start_mib: float = 0.0  # SETTLE_S later, before the first change
     rss_end_mib: float = 0.0
+    censuses: list[dict[str, Any]] = field(default_factory=list)  # with --census
     answers: dict[str, int] = field(default_factory=dict)
     errors_5xx: int = 0
     changes: list[Change] = field(default_factory=list)
@@ -148,6 +150,8 @@ async def soak(args: argparse.Namespace, console: Console) -> SoakResult:
     folder = Path(tempfile.mkdtemp(prefix="appwarden-soak-"))
     metrics_token = secrets.token_urlsafe(24)
     os.environ["APPWARDEN_METRICS_TOKEN"] = metrics_token  # the server's /metrics
+    if args.census is not None:
+        os.environ["APPWARDEN_HEAP_CENSUS_DIR"] = str(args.census)
     server = LocalServer(folder / "server", database_url=args.database_url, workers=args.workers)
     people = bootstrap_people(server.settings, folder)
     server.start()
@@ -188,6 +192,7 @@ async def soak(args: argparse.Namespace, console: Console) -> SoakResult:
                     f"{args.devices} devices synced; RSS {result.rss_synced_mib} MiB, "
                     f"{SETTLE_S:.0f} s later {result.rss_start_mib} MiB"
                 )
+                await _census(args, server, "start", result, console)
                 await _changes(args, api, server, fleet, evidence, result, console)
             finally:
                 await fleet.stop()
@@ -236,6 +241,27 @@ async def _changes(
         )
         step += 1
         await asyncio.sleep(max(0.0, args.period - (converged or args.converge_timeout)))
+        await _census(args, server, f"after {kind} {step}", result, console)
+
+
+async def _census(
+    args: argparse.Namespace, server: LocalServer, label: str, result: SoakResult, console: Console
+) -> None:
+    """With --census: each worker's live objects by type, and what changed since the first
+    census (the fleet synced, before any change)."""
+    if args.census is None:
+        return
+    taken = await asyncio.to_thread(census.take, server.worker_pids(), args.census)
+    entry: dict[str, Any] = {"label": label, "workers": {}}
+    first = result.censuses[0]["full"] if result.censuses else None
+    for pid, found in taken.items():
+        shown: dict[str, Any] = census.summary(found)
+        if first is not None and pid in first:
+            shown["changed_since_start"] = census.diff(first[pid], found)
+        entry["workers"][pid] = shown
+    result.censuses.append({**entry, "full": taken} if first is None else entry)
+    for pid, shown in entry["workers"].items():
+        console.print(f"census {label}, worker {pid}: {json.dumps(shown)[:2000]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,6 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=0, help="simulator processes")
     parser.add_argument("--evidence", type=Path, required=True, help="an APK to cite")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--census",
+        type=Path,
+        default=None,
+        help="folder for heap censuses of each worker: at the start and after each change",
+    )
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 160)
     result = asyncio.run(soak(args, console))

@@ -12,7 +12,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from appwarden import __version__, console, metrics
+from appwarden import __version__, console, diagnostics, metrics
 from appwarden.api.deps import Context, authenticated
 from appwarden.api.limits import BodyLimit
 from appwarden.api.problems import PROBLEM_MEDIA, Problem, install_problem_handlers, problems
@@ -76,9 +76,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await distributor.start()
     await app.state.pulls.start()
     trimming = asyncio.create_task(app.state.trimmer.run(), name="appwarden-memory-trim")
+    censused = diagnostics.install(app.state.context.settings.heap_census_dir)
     try:
         yield
     finally:
+        if censused:
+            diagnostics.uninstall()
         trimming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await trimming  # a trim under way finishes first (a few milliseconds)

@@ -113,6 +113,17 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token Prometheus must send to read /metrics; unset, /metrics is off.",
     )
+    max_connections: int | None = Field(
+        default=None,
+        ge=10,
+        description="Connections one server process holds at once (parked long-polls "
+        "included); past it, new requests get 503. Unset: its open-file limit less 1,000.",
+    )
+    heap_census_dir: Path | None = Field(
+        default=None,
+        description="Where each server process writes a census of its live objects by type "
+        "when it receives SIGUSR2 (a memory diagnostic); unset, SIGUSR2 is not taken.",
+    )
     enroll_limit: int = Field(
         default=20, gt=0, description="Enrollment attempts per client address in 15 minutes."
     )

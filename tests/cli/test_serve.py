@@ -93,3 +93,55 @@ def test_serve_refuses_a_bad_inventory_sources_file_before_starting(
     assert result.exit_code == 1 and not started
     assert "appwarden: error: inventory sources" in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+_LIMIT = """
+import resource, sys
+from appwarden.cli.server import FILES_RESERVED, connection_limit
+_soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096) // 2, hard))
+print(connection_limit(None), connection_limit(50), connection_limit(10**9),
+      resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard, FILES_RESERVED)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="open-file limits are Unix's")
+def test_the_connection_limit_keeps_files_free_for_the_database() -> None:
+    """In a process of its own: the soft open-file limit is raised to the hard one, and
+    the connections a worker takes leave FILES_RESERVED files free."""
+    out = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", _LIMIT], capture_output=True, text=True, check=True
+    ).stdout.split()
+    automatic, configured, too_many, soft, hard, reserved = map(int, out)
+    assert soft == hard  # raised from half of it
+    assert automatic == hard - reserved and too_many == automatic
+    assert configured == 50
+
+
+def test_a_worker_at_its_connection_limit_answers_503_and_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from appwarden.sim.drill_server import LocalServer
+
+    monkeypatch.setenv("APPWARDEN_MAX_CONNECTIONS", "10")
+    server = LocalServer(tmp_path / "data", workers=1)
+    server.start()
+    held: list[socket.socket] = []
+    try:
+        for _ in range(10):  # idle connections, as parked long-polls hold them
+            held.append(socket.create_connection(("127.0.0.1", server.port)))
+        time.sleep(0.5)
+        refused = httpx.get(f"{server.url}/healthz", timeout=10)
+        assert refused.status_code == 503 and refused.headers["connection"] == "close"
+        for connection in held:
+            connection.close()
+        held.clear()
+        deadline = time.monotonic() + 10
+        while (answer := httpx.get(f"{server.url}/healthz", timeout=10)).status_code == 503:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert answer.status_code == 200
+    finally:
+        for connection in held:
+            connection.close()
+        server.stop()

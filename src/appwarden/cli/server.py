@@ -26,6 +26,36 @@ def upgrade() -> None:
 
 #: Seconds a worker may take to answer the supervisor's health check (see ``serve``).
 WORKER_HEALTHCHECK_S = 60
+#: Open files a server process keeps free beyond its connections: its database (SQLite
+#: opens three files per connection: the database, its WAL, its shared memory), uploads,
+#: logs, modules imported late.
+FILES_RESERVED = 1_000
+
+
+def connection_limit(configured: int | None) -> int | None:
+    """Connections one server process holds at once (``APPWARDEN_MAX_CONNECTIONS``, or
+    its open-file limit less :data:`FILES_RESERVED`); past it, a new request gets 503.
+
+    A parked long-poll holds a connection, so one open file, for minutes. Without a limit a
+    worker that the kernel hands more connections than it has files for fails its database
+    writes ("unable to open database file"), as a 100,000-device benchmark showed. The
+    soft open-file limit is raised to the hard one first (workers inherit it). None where
+    there is no such limit to read (not a Unix)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return configured
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    fits = max(soft - FILES_RESERVED, 10)
+    return fits if configured is None else min(configured, fits)
 
 
 def serve(
@@ -56,6 +86,12 @@ def serve(
         from appwarden.metrics import share_between_processes
 
         share_between_processes(settings.data_dir / "metrics")
+    if workers > 1 and settings.heap_census_dir is not None:
+        import signal
+
+        # The census is taken by each worker (its own heap); the supervisor, which would
+        # otherwise die of SIGUSR2, ignores it. Workers install their handler over this.
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
     uvicorn.run(
         "appwarden.asgi:app",
         host=host,
@@ -68,4 +104,5 @@ def serve(
         # reaching thousands of devices can miss 5 s on a loaded machine; killing it drops
         # every long-poll parked there, and their reconnections load the others more.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        limit_concurrency=connection_limit(settings.max_connections),
     )
