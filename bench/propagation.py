@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,6 +78,7 @@ class Row:
     checkins_per_core_s: float | None = None
     start_s: float | None = None
     compliant: int | None = None  # devices without the app when the run ended or timed out
+    agent_errors: int | None = None  # simulated devices that stopped on an error
     error: str | None = None
 
 
@@ -178,6 +180,7 @@ async def ours(store: str, devices: int, args: argparse.Namespace) -> Row:
             row.t50_s, row.t90_s = result.t50_s, result.t90_s
             row.t99_s, row.t100_s = result.t99_s, result.t100_s
             row.compliant = result.compliant
+            row.agent_errors = result.errors
             row.start_s = result.start_s
             (cpu0, rss), (cpu1, _) = sampler.marks["synced"], sampler.marks["done"]
             row.cpu_ms_per_device = round((cpu1 - cpu0) * 1000 / devices, 3)
@@ -191,6 +194,9 @@ async def ours(store: str, devices: int, args: argparse.Namespace) -> Row:
             server.stop()
             if store == "postgresql":
                 drop_database(name)
+            if args.logs is not None and server.log.exists():  # the scratch folder goes
+                args.logs.mkdir(parents=True, exist_ok=True)
+                shutil.copy(server.log, args.logs / f"appwarden-{store}-{devices}.log")
     return row
 
 
@@ -291,6 +297,7 @@ async def main() -> None:
     parser.add_argument("--evidence", type=Path, default=EVIDENCE)
     parser.add_argument("--no-limit", action="store_true", help="Skip the limit server.")
     parser.add_argument("--json", type=Path, help="Write the rows here.")
+    parser.add_argument("--logs", type=Path, help="Keep each run's server log in this folder.")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.huge:
