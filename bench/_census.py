@@ -43,5 +43,12 @@ def diff(before: dict[str, Any], after: dict[str, Any], top: int = 15) -> list[d
 
 
 def summary(census: dict[str, Any]) -> dict[str, Any]:
-    keys = ("rss_kib", "allocated_blocks", "gc_objects", "gc_object_bytes", "asyncio_tasks")
+    keys = (
+        "rss_kib",
+        "allocated_blocks",
+        "gc_objects",
+        "gc_object_bytes",
+        "asyncio_tasks",
+        "glibc",
+    )
     return {k: census.get(k) for k in keys}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
 import signal
 import threading
 import time
@@ -34,6 +35,11 @@ def test_a_census_counts_live_objects_by_type_and_forgets_freed_ones() -> None:
     assert _count(before, name) == 50_000
     assert before["types"][0]["type"] == name  # type: ignore[index]
     assert before["pid"] == os.getpid() and int(before["gc_objects"]) >= 50_000  # type: ignore[call-overload]
+    glibc = before["glibc"]
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert isinstance(glibc, dict) and glibc["in_use_bytes"] > 0 and glibc["heap_bytes"] > 0
+    else:
+        assert glibc is None
     del kept
     after = diagnostics.census()
     assert _count(after, name) == 0

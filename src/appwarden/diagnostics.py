@@ -14,10 +14,13 @@ event loop for about a second per million objects. It is a diagnostic, off by de
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import json
 import logging
 import os
+import platform
 import signal
 import sys
 import time
@@ -38,6 +41,37 @@ def _rss_kib() -> int | None:
     except OSError:
         pass
     return None
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd",
+            "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+        )
+    ]  # fmt: skip
+
+
+def _glibc() -> dict[str, int] | None:
+    """glibc's heap, all its arenas summed (``mallinfo2``, glibc 2.33 and later): what it
+    took from the system and what of that is in use. Objects larger than 512 bytes and C
+    libraries' memory live here; Python's small objects live in its own arenas."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallinfo2 = libc.mallinfo2
+    except (OSError, AttributeError):  # older glibc
+        return None
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return {
+        "heap_bytes": info.arena,  # taken with brk/mmap for the arenas
+        "mmapped_bytes": info.hblkhd,  # large blocks mapped one by one
+        "in_use_bytes": info.uordblks,
+        "free_bytes": info.fordblks,  # kept by glibc, free
+    }
 
 
 def census(top: int = TOP) -> dict[str, Any]:
@@ -66,6 +100,7 @@ def census(top: int = TOP) -> dict[str, Any]:
         "gc_object_bytes": sum(sizes.values()),
         "collected_before": unreachable,
         "asyncio_tasks": tasks,
+        "glibc": _glibc(),
         "types": [{"type": n, "count": c, "bytes": sizes[n]} for n, c in listed],
         "other": {"types": len(rest), "count": sum(counts[n] for n in rest)},
     }

@@ -145,11 +145,9 @@ async def _child_main(config: ShardConfig, out: Any, stop_flag: MpEvent) -> None
         out.put(list(batch))
 
 
-def _child(config: ShardConfig, out: Any, stop_flag: MpEvent, parent: int | None = None) -> None:
+def _child(config: ShardConfig, out: Any, stop_flag: MpEvent, parent: int) -> None:
     die_with_parent()
-    if (
-        parent is not None and os.getppid() != parent
-    ):  # the parent ended before the line above took effect
+    if os.getppid() != parent:  # the parent ended before the line above took effect
         return
     _raise_open_files()
     asyncio.run(_child_main(config, out, stop_flag))
