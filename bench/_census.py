@@ -11,9 +11,22 @@ from pathlib import Path
 from typing import Any
 
 
+def listening(pid: int) -> bool:
+    """Whether the process has a SIGUSR2 handler (its app has started): a worker still
+    starting would die of the signal."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signal.SIGUSR2 - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
 def take(pids: list[int], folder: Path, timeout: float = 60.0) -> dict[int, dict[str, Any]]:
-    """Ask each process for a census and wait for it; a process that writes none within
-    ``timeout`` is left out."""
+    """Ask each process that listens for a census and wait for it; a process that does
+    not listen, or writes none within ``timeout``, is left out."""
+    pids = [pid for pid in pids if listening(pid)]
     known = {pid: set(folder.glob(f"census-{pid}-*.json")) for pid in pids}
     for pid in pids:
         os.kill(pid, signal.SIGUSR2)

@@ -16,6 +16,7 @@ import pytest
 
 from appwarden import diagnostics
 from appwarden.sim.drill_server import LocalServer
+from bench import _census as census
 
 
 class Parked:
@@ -133,19 +134,16 @@ def test_with_workers_each_worker_writes_its_own_and_the_supervisor_survives(
         assert server.process is not None
         supervisor, workers = server.process.pid, server.worker_pids()
         assert len(workers) == 2 and supervisor not in workers
-        os.kill(supervisor, signal.SIGUSR2)  # ignored there: it holds no app
-        for pid in workers:
-            # A worker still starting ignores the signal (inherited from the supervisor)
-            # until its app has started: ask again until it answers.
-            written: list[Path] = []
-            for _ in range(30):
-                os.kill(pid, signal.SIGUSR2)
-                written = _wait_for(folder, f"census-{pid}-*.json", timeout=1)
-                if written:
-                    break
-            assert written, pid
+        os.kill(supervisor, signal.SIGUSR2)  # uvicorn's supervisor takes it and goes on
+        deadline = time.monotonic() + 30  # a worker whose app has not started would die
+        while not all(census.listening(pid) for pid in workers):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        taken = census.take(workers, folder, timeout=30)
+        assert sorted(taken) == sorted(workers)
+        assert all(taken[pid]["pid"] == pid for pid in workers)
         assert not list(folder.glob(f"census-{supervisor}-*.json"))
-        assert server.process.poll() is None
+        assert server.process.poll() is None and server.worker_pids() == workers
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
     finally:
         server.stop()

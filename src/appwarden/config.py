@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         default=None,
         ge=10,
         description="Connections one server process holds at once (parked long-polls "
-        "included); past it, new requests get 503. Unset: its open-file limit less 1,000.",
+        "included); past it, new requests get 503. Unset: its open-file limit less 3,048.",
     )
     heap_census_dir: Path | None = Field(
         default=None,

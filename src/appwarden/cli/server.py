@@ -26,10 +26,13 @@ def upgrade() -> None:
 
 #: Seconds a worker may take to answer the supervisor's health check (see ``serve``).
 WORKER_HEALTHCHECK_S = 60
+#: Connections waiting to be accepted; also how many a process accepts at once (asyncio
+#: accepts up to this many per wake-up) before uvicorn counts them against its limit.
+BACKLOG = 2048
 #: Open files a server process keeps free beyond its connections: its database (SQLite
 #: opens three files per connection: the database, its WAL, its shared memory), uploads,
-#: logs, modules imported late.
-FILES_RESERVED = 1_000
+#: logs, modules imported late; and room for one wake-up's accepts.
+FILES_RESERVED = 1_000 + BACKLOG
 
 
 def connection_limit(configured: int | None) -> int | None:
@@ -38,7 +41,8 @@ def connection_limit(configured: int | None) -> int | None:
 
     A parked long-poll holds a connection, so one open file, for minutes. Without a limit a
     worker that the kernel hands more connections than it has files for fails its database
-    writes ("unable to open database file"), as a 100,000-device benchmark showed. The
+    writes ("unable to open database file"), as a 100,000-device benchmark showed (77
+    failed batches; with 1,000 files kept free, one, as a burst of accepts overshot). The
     soft open-file limit is raised to the hard one first (workers inherit it). None where
     there is no such limit to read (not a Unix)."""
     try:
@@ -86,12 +90,6 @@ def serve(
         from appwarden.metrics import share_between_processes
 
         share_between_processes(settings.data_dir / "metrics")
-    if workers > 1 and settings.heap_census_dir is not None:
-        import signal
-
-        # The census is taken by each worker (its own heap); the supervisor, which would
-        # otherwise die of SIGUSR2, ignores it. Workers install their handler over this.
-        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
     uvicorn.run(
         "appwarden.asgi:app",
         host=host,
@@ -105,4 +103,5 @@ def serve(
         # every long-poll parked there, and their reconnections load the others more.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         limit_concurrency=connection_limit(settings.max_connections),
+        backlog=BACKLOG,
     )
