@@ -97,6 +97,10 @@ def test_a_running_server_writes_a_census_on_sigusr2(
         assert result["pid"] == server.process.pid and result["rss_kib"] > 0
         assert _count(result, "builtins.function") > 1_000  # the app's code is live
         assert result["gc_objects"] > 100_000 and result["asyncio_tasks"] >= 1
+        import sqlite3  # noqa: F401 - mapped into this process, as into the server
+
+        if "libsqlite3" in Path("/proc/self/maps").read_text():  # shared, so countable
+            assert result["sqlite_bytes"] > 0  # the server's SQLite connections
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
     finally:
         server.stop()

@@ -74,6 +74,26 @@ def _glibc() -> dict[str, int] | None:
     }
 
 
+def _sqlite_bytes() -> int | None:
+    """Memory SQLite holds in this process (page caches, statements), when the sqlite3
+    module uses a shared libsqlite3 (then the one mapped here is the one it uses)."""
+    if "_sqlite3" not in sys.modules:
+        return None
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    paths = {line.split()[-1] for line in maps.splitlines() if "libsqlite3" in line}
+    if len(paths) != 1:
+        return None
+    try:
+        used = ctypes.CDLL(paths.pop()).sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    used.restype = ctypes.c_int64
+    return int(used())
+
+
 def census(top: int = TOP) -> dict[str, Any]:
     """Live objects of this process by type (``module.qualname``): count and the sum of
     their own sizes (``sys.getsizeof``, not what they refer to), most numerous first."""
@@ -101,6 +121,7 @@ def census(top: int = TOP) -> dict[str, Any]:
         "collected_before": unreachable,
         "asyncio_tasks": tasks,
         "glibc": _glibc(),
+        "sqlite_bytes": _sqlite_bytes(),
         "types": [{"type": n, "count": c, "bytes": sizes[n]} for n, c in listed],
         "other": {"types": len(rest), "count": sum(counts[n] for n in rest)},
     }
