@@ -9,6 +9,8 @@ import platform
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -82,14 +84,26 @@ def _wait_for(folder: Path, pattern: str, timeout: float = 30) -> list[Path]:
     return []
 
 
+@contextmanager
+def _server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, census_dir: Path, workers: int = 1
+) -> Iterator[LocalServer]:
+    """``appwarden serve`` with ``APPWARDEN_HEAP_CENSUS_DIR`` set, stopped afterwards."""
+    monkeypatch.setenv("APPWARDEN_HEAP_CENSUS_DIR", str(census_dir))
+    server = LocalServer(tmp_path / "data", workers=workers)
+    server.start()
+    try:
+        assert server.process is not None
+        yield server
+    finally:
+        server.stop()
+
+
 def test_a_running_server_writes_a_census_on_sigusr2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "census"
-    monkeypatch.setenv("APPWARDEN_HEAP_CENSUS_DIR", str(folder))
-    server = LocalServer(tmp_path / "data", workers=1)
-    server.start()
-    try:
+    with _server(tmp_path, monkeypatch, folder) as server:
         assert server.process is not None
         os.kill(server.process.pid, signal.SIGUSR2)
         written = _wait_for(folder, f"census-{server.process.pid}-*.json")
@@ -103,8 +117,6 @@ def test_a_running_server_writes_a_census_on_sigusr2(
         if "libsqlite3" in Path("/proc/self/maps").read_text():  # shared, so countable
             assert result["sqlite_bytes"] > 0  # the server's SQLite connections
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
-    finally:
-        server.stop()
 
 
 def test_a_census_that_cannot_be_written_leaves_the_server_serving(
@@ -112,10 +124,7 @@ def test_a_census_that_cannot_be_written_leaves_the_server_serving(
 ) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the census folder should be")
-    monkeypatch.setenv("APPWARDEN_HEAP_CENSUS_DIR", str(blocked))
-    server = LocalServer(tmp_path / "data", workers=1)
-    server.start()
-    try:
+    with _server(tmp_path, monkeypatch, blocked) as server:
         assert server.process is not None
         os.kill(server.process.pid, signal.SIGUSR2)
         deadline = time.monotonic() + 30
@@ -124,18 +133,13 @@ def test_a_census_that_cannot_be_written_leaves_the_server_serving(
         assert "the heap census could not be written" in server.log.read_text()
         assert server.process.poll() is None
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
-    finally:
-        server.stop()
 
 
 def test_with_workers_each_worker_writes_its_own_and_the_supervisor_survives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "census"
-    monkeypatch.setenv("APPWARDEN_HEAP_CENSUS_DIR", str(folder))
-    server = LocalServer(tmp_path / "data", workers=2)
-    server.start()
-    try:
+    with _server(tmp_path, monkeypatch, folder, workers=2) as server:
         assert server.process is not None
         supervisor, workers = server.process.pid, server.worker_pids()
         assert len(workers) == 2 and supervisor not in workers
@@ -150,5 +154,3 @@ def test_with_workers_each_worker_writes_its_own_and_the_supervisor_survives(
         assert not list(folder.glob(f"census-{supervisor}-*.json"))
         assert server.process.poll() is None and server.worker_pids() == workers
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
-    finally:
-        server.stop()
