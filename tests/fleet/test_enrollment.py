@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from appwarden.errors import DomainError, Invalid, Unauthenticated
+from appwarden.errors import Conflict, DomainError, Invalid, Unauthenticated
 from appwarden.fleet import enrollment
 from appwarden.fleet.models import EnrollmentToken
 from tests.catalog.helpers import assert_problem
@@ -123,6 +123,27 @@ def test_reenroll_with_a_new_token_after_a_revoked_key(env: Env, operator: str) 
     detail = env.client.get(f"{API}/devices/{device_id}", headers=env.headers(operator)).json()
     assert detail["has_key"] and detail["static_groups"] == ["Field", "Staff"]
     assert env.audit_ok().ok
+
+
+def test_reenroll_refuses_a_key_another_device_holds(env: Env, operator: str) -> None:
+    staff = create_group(env, operator, name="Staff")
+    taken = new_key()
+    enroll(env, issue_token(env, operator, staff["id"]), public_key_b64=taken)
+    device_id = enroll(env, issue_token(env, operator, staff["id"]))
+    env.client.post(f"{API}/devices/{device_id}/revoke-key", headers=env.headers(operator))
+    token = issue_token(env, operator, staff["id"], max_uses=1)
+    with pytest.raises(Conflict), env.session() as session, session.begin():
+        enrollment.reenroll(
+            session,
+            clock=env.clock,
+            audit_key=env.settings.audit_secret(),
+            token=token,
+            device_id=device_id,
+            public_key_b64=taken,
+        )
+    with env.session() as session:  # the token was not spent
+        spent = session.scalar(select(EnrollmentToken.uses).order_by(EnrollmentToken.id.desc()))
+    assert spent == 0
 
 
 def test_one_token_may_enroll_a_fleet_of_a_million_but_no_more(env: Env, operator: str) -> None:
