@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from appwarden import memory
+from appwarden import diagnostics, memory
 from appwarden.app import create_app
 from appwarden.config import Settings
 from appwarden.memory import Trimmer, release_free_memory
@@ -61,12 +61,15 @@ def test_no_trim_while_reports_are_still_being_recorded() -> None:
 
 def test_without_glibc_there_is_nothing_to_release(monkeypatch: pytest.MonkeyPatch) -> None:
     memory._malloc_trim.cache_clear()
+    memory.glibc.cache_clear()
     monkeypatch.setattr(memory.platform, "libc_ver", lambda: ("musl", "1.2"))
     try:
         assert memory._malloc_trim() is None
         assert release_free_memory() is False
+        assert diagnostics.census()["glibc"] is None  # no mallinfo2 to read either
     finally:
         memory._malloc_trim.cache_clear()
+        memory.glibc.cache_clear()
 
 
 def test_the_server_trims_after_device_requests(database_url: str, tmp_path: Path) -> None:

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import gc
 import json
 import logging
 import os
-import platform
 import signal
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from appwarden import memory
 
 log = logging.getLogger(__name__)
 #: Types listed by count in a census; the rest are summed into ``other``.
@@ -57,12 +57,12 @@ def _glibc() -> dict[str, int] | None:
     """glibc's heap, all its arenas summed (``mallinfo2``, glibc 2.33 and later): what it
     took from the system and what of that is in use. Objects larger than 512 bytes and C
     libraries' memory live here; Python's small objects live in its own arenas."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    libc = memory.glibc()
+    if libc is None:
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallinfo2 = libc.mallinfo2
-    except (OSError, AttributeError):  # older glibc
+    except AttributeError:  # glibc before 2.33
         return None
     mallinfo2.restype = _MallInfo2
     info = mallinfo2()

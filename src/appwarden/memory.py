@@ -31,13 +31,24 @@ INTERVAL_S = 5.0
 
 
 @cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (Linux's usual one), else None (musl, macOS)."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return None
-    name = ctypes.util.find_library("c") or "libc.so.6"
     try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # pragma: no cover - glibc always has it
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:  # pragma: no cover - a glibc system has it
+        return None
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    libc = glibc()
+    if libc is None:
+        return None
+    try:
+        trim = libc.malloc_trim
+    except AttributeError:  # pragma: no cover - glibc always has it
         return None
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
     return trim
