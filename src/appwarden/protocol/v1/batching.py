@@ -33,7 +33,7 @@ from typing import cast
 from anyio import CapacityLimiter, to_thread
 
 from appwarden.api.deps import Context
-from appwarden.compliance.intake import Incoming, accept_many
+from appwarden.compliance.intake import Incoming, accept_many, lock
 from appwarden.compliance.wire import StateAccepted
 from appwarden.enforcement.service import Current, stored_versions
 from appwarden.errors import ClientClosed, DomainError
@@ -169,11 +169,19 @@ class DeviceWrites:
         context = self.context
         outcomes: list[Outcome | None] = [None] * len(jobs)
         with context.sessions() as session, session.begin():
-            now = context.clock.now()
+            session.connection()  # begins the transaction: on SQLite, takes the write lock
             signing = [i for i, job in enumerate(jobs) if job.signed is not None]
             signed = [job.signed for job in jobs if job.signed is not None]
-            for index, signer in zip(signing, authenticate_many(session, signed, now), strict=True):
+            checked = authenticate_many(session, signed, context.clock.now())
+            for index, signer in zip(signing, checked, strict=True):
                 outcomes[index] = signer
+            lock(session, [job.report.device.id for job in jobs if job.report is not None])
+            # The reports' time is read only now, holding the write lock (SQLite) or the
+            # reporting devices' rows (PostgreSQL), so no judgement committed before is
+            # newer than them. Were one newer, its rules would count as taking force after
+            # the report, and the device would stay pending until it next reported, which
+            # it may never do.
+            now = context.clock.now()
             reading = [
                 jobs[i] for i in signing if jobs[i].policy and isinstance(outcomes[i], Device)
             ]
