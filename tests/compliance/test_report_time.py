@@ -14,7 +14,7 @@ from sqlalchemy import select
 from appwarden.compliance import service as compliance
 from appwarden.compliance.models import ComplianceStatus
 from appwarden.protocol.v1 import batching
-from tests.compliance.support import APP_TARGET, TIKTOK, Phone
+from tests.compliance.support import APP_TARGET, Phone
 from tests.decisions.support import actors, ok, reach, seed_catalog
 from tests.server import Env
 
@@ -84,5 +84,3 @@ def test_a_judgement_committed_while_a_report_waits_does_not_leave_it_pending(
     assert _statuses(env, phone.id) == {number: "compliant"}
     with env.session() as session:  # nothing left for the periodic judging to mend
         assert phone.id not in compliance.due(session, env.clock.now(), env.settings)
-
-
