@@ -10,6 +10,7 @@ from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.orm import Session, sessionmaker
 
 from appwarden import __version__, console, diagnostics, metrics
@@ -23,6 +24,13 @@ from appwarden.db import make_engine, make_sessionmaker
 from appwarden.memory import Trimmer
 
 API = "/api/v1"
+#: FastAPI's own OpenTelemetry, off (see Settings.opentelemetry).
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def _protected_routers() -> list[APIRouter]:
@@ -117,6 +125,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         openapi_url=f"{API}/openapi.json",
         docs_url=f"{API}/docs",
         redoc_url=None,
+        # Off unless asked for: FastAPI otherwise looks up the OpenTelemetry providers on
+        # every request, which a fleet's check-ins pay for (docs/benchmarks.md).
+        telemetry=None if settings.opentelemetry else NO_TELEMETRY,
     )
     app.state.context = Context(
         settings=settings,

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token Prometheus must send to read /metrics; unset, /metrics is off.",
     )
+    opentelemetry: bool = Field(
+        default=False,
+        description="Let FastAPI emit OpenTelemetry spans, metrics and logs to the providers "
+        "the process configures (the OTEL_* environment). Off, no request pays for looking "
+        "them up.",
+    )
     max_connections: int | None = Field(
         default=None,
         ge=10,

@@ -8,9 +8,13 @@ import time
 from sqlalchemy import select
 
 from appwarden.compliance.models import ComplianceHistory, ComplianceStatus
+from appwarden.protocol.v1 import wakeups
 from tests.compliance.support import APP_TARGET, TIKTOK, Phone
 from tests.decisions.support import actors, ok, reach, seed_catalog
 from tests.enforcement.conftest import MakeEnv
+from tests.enforcement.test_long_poll import Poll, until_parked
+from tests.enforcement.test_long_poll import _get as get
+from tests.enforcement.test_policy_endpoint import Phone as PolicyPhone
 from tests.server import Env
 
 
@@ -91,3 +95,34 @@ def test_the_device_writer_is_busy_while_it_records_reports(make_env: MakeEnv) -
     ok(phone.report({TIKTOK: None}))
     assert writes.busy(within_s=3600)
     assert not writes.busy(within_s=0)
+
+
+def test_after_waking_long_polls_the_judging_waits_for_their_reports(make_env: MakeEnv) -> None:
+    """Woken devices report within seconds, and their reports judge them; until those
+    reports begin, the device writes are not busy yet, so the wake-up itself holds the
+    judging back (at most one more interval, as ever)."""
+    env = make_env(judge_interval_s=30)
+    distributor = env.client.app.state.distributor  # type: ignore[attr-defined]
+    distributor.busy = lambda: False
+    assert not distributor.judging_waits(100.0, 100.0, 30.0)  # quiet: it judges
+    distributor.woke_at = 99.0  # a long-poll was woken a second ago
+    assert distributor.judging_waits(100.0, 100.0, 30.0)
+    assert not distributor.judging_waits(100.0 + wakeups.WOKEN_QUIET_S, 100.0, 30.0)
+    assert not distributor.judging_waits(131.0, 100.0, 30.0)  # waited its interval
+    distributor.busy = lambda: True  # reports being recorded: it waits too
+    assert distributor.judging_waits(120.0, 100.0, 30.0)
+    assert not distributor.judging_waits(130.0, 100.0, 30.0)
+
+
+def test_a_wake_up_that_reaches_a_long_poll_is_remembered(env: Env) -> None:
+    distributor = env.client.app.state.distributor  # type: ignore[attr-defined]
+    who, catalog = actors(env), seed_catalog(env)
+    phone = PolicyPhone(env, who, "government-issued")
+    first = ok(get(phone, "/v1/policy"))
+    assert distributor.woke_at == float("-inf")
+    poll = Poll(phone, first["etag"], 120)
+    poll.start()
+    until_parked(env, 1)
+    reach(env, who, catalog, "in_force", target=APP_TARGET)
+    assert ok(poll.result())["version"] == first["version"] + 1
+    assert distributor.woke_at > float("-inf")

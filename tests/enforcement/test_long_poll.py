@@ -32,7 +32,7 @@ def _distributor(env: Env) -> Distributor:
     return distributor
 
 
-def _until_parked(env: Env, count: int) -> None:
+def until_parked(env: Env, count: int) -> None:
     """Wait (bounded) until ``count`` long-polls are parked: the test's synchronisation."""
     deadline = time.monotonic() + 20
     while len(_distributor(env).parked) < count:
@@ -69,7 +69,7 @@ def test_a_parked_long_poll_returns_the_ban_as_soon_as_it_is_approved(env: Env) 
     poll, other = Poll(phone, first["etag"], 120), Poll(bystander, calm["etag"], 3)
     poll.start()
     other.start()
-    _until_parked(env, 2)
+    until_parked(env, 2)
     reach(env, who, catalog, "in_force", target=APP_TARGET)
 
     answer = poll.result()
@@ -126,7 +126,7 @@ def test_stopping_releases_parked_long_polls(env: Env) -> None:
     etag = ok(_get(phone, "/v1/policy"))["etag"]
     poll = Poll(phone, etag, 300)
     poll.start()
-    _until_parked(env, 1)
+    until_parked(env, 1)
     distributor = _distributor(env)
     loop = distributor._loop  # noqa: SLF001 - as the signal handler does
     assert loop is not None
@@ -177,7 +177,7 @@ def test_check_ins_after_a_ban_answer_without_a_database_read_of_their_own(
     first = ok(_get(phone, "/v1/policy"))
     poll = Poll(phone, first["etag"], 120)
     poll.start()
-    _until_parked(env, 1)
+    until_parked(env, 1)
     reach(env, who, catalog, "in_force", target=APP_TARGET)
     banned = ok(poll.result())
     assert _distributor(env).known_enabled

@@ -8,7 +8,7 @@ import pytest
 from appwarden.protocol.v1.wakeups import Distributor, mode_for
 from tests.decisions.support import actors, ok, reach, seed_catalog
 from tests.enforcement.conftest import MakeEnv
-from tests.enforcement.test_long_poll import Poll, _get, _until_parked
+from tests.enforcement.test_long_poll import Poll, _get, until_parked
 from tests.enforcement.test_policy_endpoint import APP_TARGET, TIKTOK, Phone
 
 
@@ -27,7 +27,7 @@ def test_a_ban_through_one_app_wakes_a_long_poll_on_another(
     first = ok(_get(phone, "/v1/policy"))
     poll = Poll(phone, first["etag"], 120)
     poll.start()
-    _until_parked(b, 1)
+    until_parked(b, 1)
     reach(a, who, catalog, "in_force", target=APP_TARGET)
     body = ok(poll.result())  # 200: woken by the change (a timeout would be a 304)
     assert body["policy"]["banned"] == [TIKTOK]

@@ -114,8 +114,12 @@ async def read_signed_request(request: Request) -> SignedRequest:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
         raise Unauthenticated(f"{SIGNATURE_HEADER} must be base64") from None
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    target = request.url.path + (f"?{query}" if query else "")
+    # The path as request.url.path gives it, without building the whole URL (which took
+    # a tenth of a check-in's CPU time in a profile).
+    scope = request.scope
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = path + (f"?{query}" if query else "")
     body = await request.body()
     return SignedRequest(
         device_id=device_id[:64],

@@ -48,6 +48,9 @@ _RETRY_S = 1.0
 JUDGE_CHUNK = 250
 #: While device writes are busy, the periodic judging looks again this often (seconds).
 JUDGE_BACKOFF_S = 1.0
+#: After waking long-polls, the periodic judging waits this long for their reports to
+#: begin (until then the device writes are not yet busy, but about to be).
+WOKEN_QUIET_S = 5.0
 
 
 def mode_for(context: Context) -> Mode:
@@ -83,6 +86,7 @@ class Distributor:
         #: Whether device reports are being recorded right now (set by the app to its
         #: :meth:`DeviceWrites.busy <appwarden.protocol.v1.batching.DeviceWrites.busy>`).
         self.busy: Callable[[], bool] = lambda: False
+        self.woke_at = -math.inf  # loop time of the last wake-up that reached a long-poll
         self.listening = threading.Event()  # PostgreSQL LISTEN is in place (tests wait on it)
         event.listen(context.sessions, "after_commit", self._after_commit)
 
@@ -191,12 +195,12 @@ class Distributor:
                 if settings.reconcile and loop.time() >= next_judge:
                     # Bookkeeping, on its own clock: a device that reports is judged by
                     # its report; this catches the silent ones (pending, unreachable)
-                    # and sends the webhooks. While reports pour in (a propagation), it
-                    # waits: those devices are about to be judged by their own reports,
-                    # and judging them twice would slow the reports down. It waits at
-                    # most one more interval.
+                    # and sends the webhooks. While reports pour in (a propagation), or
+                    # are about to (long-polls were just woken), it waits: those devices
+                    # are about to be judged by their own reports, and judging them twice
+                    # would slow the reports down. It waits at most one more interval.
                     judge_late = judge_late or loop.time()
-                    if self.busy() and loop.time() - judge_late < judge_s:
+                    if self.judging_waits(loop.time(), judge_late, judge_s):
                         next_judge = loop.time() + min(JUDGE_BACKOFF_S, judge_s)
                         continue
                     await asyncio.to_thread(self._judge)
@@ -205,6 +209,14 @@ class Distributor:
                 log.exception("policy distribution failed; retrying")
                 self._reconcile_due = True
                 await asyncio.sleep(_RETRY_S)
+
+    def judging_waits(self, now: float, late_since: float, interval: float) -> bool:
+        """Whether the periodic judging, due since ``late_since`` (loop times), waits: while
+        state reports are being recorded or long-polls were woken within
+        :data:`WOKEN_QUIET_S`, for at most one more ``interval``."""
+        if now - late_since >= interval:
+            return False
+        return now - self.woke_at < WOKEN_QUIET_S or self.busy()
 
     def _reconcile(self, sweep: bool) -> set[str]:
         """Reconcile until the outbox is empty; the devices whose policy changed."""
@@ -278,6 +290,7 @@ class Distributor:
                 self.known.update(changed)
             woken = self.parked.wake((device_id, current) for device_id, current, _u in changed)
             if woken:
+                self.woke_at = asyncio.get_running_loop().time()
                 log.info("policy generation %d: woke %d long-polls", value, woken)
 
     async def _listen(self) -> None:
