@@ -38,7 +38,7 @@ class _Race:
         standing = env.clock.now
 
         def recording(writes: batching.DeviceWrites, jobs: list[Any]) -> Any:
-            self.armed.on = any(job.report is not None for job in jobs)
+            self.armed.on = any(job.signed_report is not None for job in jobs)
             try:
                 return transaction(writes, jobs)
             finally:

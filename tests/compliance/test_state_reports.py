@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from appwarden.audit.refusals import DEVICE_SIGNATURE_REFUSED
 from appwarden.compliance.models import DeviceEvent, DeviceReport, InstalledApp
 from appwarden.compliance.wire import MAX_REPORT_BYTES
 from tests.compliance.support import (
@@ -19,6 +20,7 @@ from tests.compliance.support import (
     hash_of,
 )
 from tests.decisions.support import actors, ok, problem, reach, seed_catalog
+from tests.security.support import refusals
 from tests.server import Env
 
 
@@ -70,6 +72,37 @@ def test_a_replayed_nonce_a_forged_signature_and_another_device_are_refused(env:
     # My key, the other device's id: the signature does not verify with its key.
     problem(phone.post("/v1/state", body, device_id=other.id), 401)
     assert counts(env) == before
+
+
+def test_a_reports_signature_is_checked_before_its_body_is_refused(env: Env) -> None:
+    """The signature is checked in the transaction that records the report; a body that
+    does not parse never gets there, but is still not answered before its signature:
+    forged, 401 and audited; signed, 422, with its nonce spent."""
+    who = actors(env)
+    phone = Phone(env, who)
+    ok(phone.report({TIKTOK: None}))
+    before = counts(env)
+    body = b"{not json"
+    json_type = {"Content-Type": "application/json"}
+    forged = phone.signed("POST", "/v1/state", body + b" ") | json_type
+    problem(env.client.post("/v1/state", content=body, headers=forged), 401)
+    [event] = refusals(env, DEVICE_SIGNATURE_REFUSED)
+    assert event.object_id == phone.id and event.after["route"] == "POST /v1/state"
+    signed = phone.signed("POST", "/v1/state", body) | json_type
+    problem(env.client.post("/v1/state", content=body, headers=signed), 422)
+    replayed = problem(env.client.post("/v1/state", content=body, headers=signed), 401)
+    assert "nonce" in replayed["detail"]
+    assert counts(env) == before
+
+
+def test_a_report_is_one_transaction_with_its_signature(env: Env) -> None:
+    who = actors(env)
+    phone = Phone(env, who)
+    phone.policy()
+    writes = env.client.app.state.device_writes  # type: ignore[attr-defined]
+    batches, reports = writes.batches, writes.report_batches
+    ok(phone.report({TIKTOK: None}, version=1))
+    assert (writes.batches - batches, writes.report_batches - reports) == (1, 1)
 
 
 def test_malformed_and_oversized_reports_change_nothing(env: Env) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
@@ -26,7 +27,9 @@ from appwarden.compliance.wire import (
     StateAccepted,
     StateReport,
 )
-from appwarden.protocol.v1.signing import DeviceDep
+from appwarden.errors import Unauthenticated
+from appwarden.protocol.v1.batching import DeviceWrites, SignedReport
+from appwarden.protocol.v1.signing import DeviceDep, SignedDep, authenticate_device, refuse
 
 DEVICE_ROUTE = {"x-device": True}
 
@@ -56,7 +59,16 @@ class CappedBodyRoute(APIRoute):
                     raise _too_large()
                 return message
 
-            return await handler(Request(request.scope, receive))
+            inner = Request(request.scope, receive)
+            try:
+                return await handler(inner)
+            except RequestValidationError:
+                # A route that checks the signature with its work (POST /v1/state) has not
+                # checked it yet: a malformed body from a forged request is a 401, and
+                # audited, as on every other device route.
+                if getattr(inner.state, "device", None) is None:
+                    await authenticate_device(inner)
+                raise
 
         return capped
 
@@ -67,7 +79,7 @@ router = APIRouter(tags=["device protocol v1"], route_class=CappedBodyRoute)
 @router.post("/state", responses=problems(401, 409, 413, 422), openapi_extra=DEVICE_ROUTE)
 async def report_state(
     body: StateReport,
-    device: DeviceDep,
+    signed: SignedDep,
     request: Request,
     background: BackgroundTasks,
 ) -> StateAccepted:
@@ -76,11 +88,16 @@ async def report_state(
     # The context and the raw body from the request rather than as dependencies: every
     # device reports, and each dependency FastAPI resolves costs more than these lookups.
     context: Context = request.app.state.context
-    incoming = intake.Incoming(device, body, intake.digest(await request.body()))
-    # Recorded with other devices' reports in one transaction (protocol.v1.batching), even
-    # if the device gives up waiting: what it reports is its state, and its retry (the
-    # same report id) then finds it recorded.
-    accepted: StateAccepted = await request.app.state.device_writes.report(incoming)
+    writes: DeviceWrites = request.app.state.device_writes
+    report = SignedReport(body, intake.digest(await request.body()))
+    # The signature is checked and the report recorded in one transaction, with other
+    # devices' requests (protocol.v1.batching), even if the device gives up waiting: what
+    # it reports is its state, and its retry (the same report id) then finds it recorded.
+    try:
+        accepted = await writes.signed_report(signed, report)
+    except Unauthenticated as refused:
+        await refuse(request, refused)
+        raise
     if context.settings.compliance_webhook_url:
         # Runs after the response, so after this request's transaction committed.
         background.add_task(webhook.deliver_due, context.sessions, context.settings, context.clock)

@@ -280,6 +280,9 @@ def _refusal(request: Request, refused: Unauthenticated) -> Refusal:
 
 
 DeviceDep = Annotated[Device, Depends(authenticate_device)]
+#: The request's signed parts, checked for form and time window only: for a route that
+#: verifies the signature in the transaction doing its work (``POST /v1/state``).
+SignedDep = Annotated[SignedRequest, Depends(signed_request)]
 #: As :data:`DeviceDep`, for ``GET /v1/policy``: ``request.state.stored_policy`` then holds
 #: the device's stored version (a ``Current``) if it was current, else None.
 PolicyDeviceDep = Annotated[Device, Depends(authenticate_for_policy)]
