@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from appwarden.config import get_settings
+from appwarden.openfiles import raise_open_files
 
 app = typer.Typer(help="The database: create or upgrade its schema.")
 
@@ -45,18 +46,8 @@ def connection_limit(configured: int | None) -> int | None:
     failed batches; with 1,000 files kept free, one, as a burst of accepts overshot). The
     soft open-file limit is raised to the hard one first (workers inherit it). None where
     there is no such limit to read (not a Unix)."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return configured
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft != hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError):
-            pass
-    if soft == resource.RLIM_INFINITY:
+    soft = raise_open_files()
+    if soft is None:
         return configured
     fits = max(soft - FILES_RESERVED, 10)
     return fits if configured is None else min(configured, fits)

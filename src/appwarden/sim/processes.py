@@ -25,6 +25,7 @@ from multiprocessing.synchronize import Event as MpEvent
 from typing import Any
 from urllib.parse import urlsplit
 
+from appwarden.openfiles import raise_open_files
 from appwarden.sim.fleet import DeviceSpec, Shard, ShardConfig
 
 MAX_AGENTS_PER_PROCESS = 15_000
@@ -114,14 +115,6 @@ def die_with_parent() -> None:
         pass
 
 
-def _raise_open_files() -> None:
-    with contextlib.suppress(ImportError, ValueError, OSError):
-        import resource
-
-        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 async def _child_main(config: ShardConfig, out: Any, stop_flag: MpEvent) -> None:
     batch: list[tuple[str, int, Any]] = []
     stop = asyncio.Event()
@@ -149,7 +142,7 @@ def _child(config: ShardConfig, out: Any, stop_flag: MpEvent, parent: int) -> No
     die_with_parent()
     if os.getppid() != parent:  # the parent ended before the line above took effect
         return
-    _raise_open_files()
+    raise_open_files()
     asyncio.run(_child_main(config, out, stop_flag))
 
 
