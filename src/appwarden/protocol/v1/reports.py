@@ -89,7 +89,7 @@ async def report_state(
     # device reports, and each dependency FastAPI resolves costs more than these lookups.
     context: Context = request.app.state.context
     writes: DeviceWrites = request.app.state.device_writes
-    report = SignedReport(body, intake.digest(await request.body()))
+    report = SignedReport(body, signed.body_sha256)  # the digest the signature covers
     # The signature is checked and the report recorded in one transaction, with other
     # devices' requests (protocol.v1.batching), even if the device gives up waiting: what
     # it reports is its state, and its retry (the same report id) then finds it recorded.

@@ -57,8 +57,11 @@ _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 def canonical(method: str, target: str, body: bytes, timestamp: str, nonce: str) -> bytes:
     """The bytes a device signs: ``target`` is the path with its query (``/v1/x?a=1``)."""
-    digest = hashlib.sha256(body).hexdigest()
-    return f"{SCHEME}\n{method.upper()}\n{target}\n{digest}\n{timestamp}\n{nonce}".encode()
+    return _canonical(method, target, hashlib.sha256(body).hexdigest(), timestamp, nonce)
+
+
+def _canonical(method: str, target: str, body_sha256: str, timestamp: str, nonce: str) -> bytes:
+    return f"{SCHEME}\n{method.upper()}\n{target}\n{body_sha256}\n{timestamp}\n{nonce}".encode()
 
 
 def signed_headers(
@@ -91,6 +94,7 @@ class SignedRequest:
     nonce: str
     signature: bytes
     message: bytes
+    body_sha256: str  # hex, as signed (state reports are remembered by it)
 
 
 def _header(request: Request, name: str) -> str:
@@ -120,13 +124,14 @@ async def read_signed_request(request: Request) -> SignedRequest:
     path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     query = scope.get("query_string", b"").decode("latin-1")
     target = path + (f"?{query}" if query else "")
-    body = await request.body()
+    body_sha256 = hashlib.sha256(await request.body()).hexdigest()
     return SignedRequest(
         device_id=device_id[:64],
         timestamp=int(timestamp),
         nonce=nonce,
         signature=raw,
-        message=canonical(request.method, target, body, timestamp, nonce),
+        message=_canonical(request.method, target, body_sha256, timestamp, nonce),
+        body_sha256=body_sha256,
     )
 
 
