@@ -26,6 +26,8 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from appwarden import allocator
+from appwarden.config import Settings
 from appwarden.policy.compile import compile_policy
 from appwarden.policy.model import DeviceInput, RuleInput
 
@@ -164,6 +166,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--trigger", type=Path)
     args = parser.parse_args()
+    # The same memory allocator as `appwarden serve` (APPWARDEN_ALLOCATOR): part of the stack.
+    allocator.ensure(Settings().allocator)
     if args.trigger:
         os.environ["LIMIT_TRIGGER"] = str(args.trigger)
     uvicorn.run(

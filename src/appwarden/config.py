@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         "the process configures (the OTEL_* environment). Off, no request pays for looking "
         "them up.",
     )
+    allocator: Literal["auto", "jemalloc", "system"] = Field(
+        default="auto",
+        description="Memory allocator of the server processes: jemalloc (returns memory "
+        "after a burst; Debian's libjemalloc2), system (the C library's), or auto = "
+        "jemalloc where installed.",
+    )
     max_connections: int | None = Field(
         default=None,
         ge=10,

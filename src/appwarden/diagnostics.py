@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from appwarden import memory
+from appwarden import allocator, memory
 
 log = logging.getLogger(__name__)
 #: Types listed by count in a census; the rest are summed into ``other``.
@@ -121,6 +121,7 @@ def census(top: int = TOP) -> dict[str, Any]:
         "collected_before": unreachable,
         "asyncio_tasks": tasks,
         "glibc": _glibc(),
+        "jemalloc": allocator.stats(),
         "sqlite_bytes": _sqlite_bytes(),
         "types": [{"type": n, "count": c, "bytes": sizes[n]} for n, c in listed],
         "other": {"types": len(rest), "count": sum(counts[n] for n in rest)},

@@ -9,7 +9,9 @@ see docs/reliability.md). It is called
 from a thread (``ctypes`` releases the GIL during the call) once no state report or
 enrollment has been written for a whole interval, so never during a burst.
 
-On a system whose C library is not glibc (musl, macOS) there is nothing to call, and
+On a server running on jemalloc (``APPWARDEN_ALLOCATOR``, see :mod:`appwarden.allocator`)
+the same moment has jemalloc purge its free pages instead. On a system whose C library is
+not glibc (musl, macOS) and without jemalloc there is nothing to call, and
 :func:`release_free_memory` does nothing.
 """
 
@@ -24,6 +26,8 @@ from collections.abc import Callable
 from functools import cache
 
 from anyio import to_thread
+
+from appwarden import allocator
 
 log = logging.getLogger(__name__)
 #: Seconds between looks at the device writers' activity.
@@ -56,7 +60,10 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 def release_free_memory() -> bool:
     """Return the allocator's free pages to the system; whether any were returned (False
-    where the C library is not glibc)."""
+    where the C library is not glibc and jemalloc is not in use). jemalloc returns them on
+    its own within seconds; this only does it at once."""
+    if allocator.jemalloc() is not None:  # glibc's heap is then all but empty
+        return allocator.purge()
     trim = _malloc_trim()
     return bool(trim(0)) if trim is not None else False
 

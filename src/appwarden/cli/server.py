@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from appwarden import allocator
 from appwarden.config import get_settings
 from appwarden.openfiles import raise_open_files
 
@@ -53,6 +54,17 @@ def connection_limit(configured: int | None) -> int | None:
     return fits if configured is None else min(configured, fits)
 
 
+def _run_on_chosen_allocator(choice: allocator.Choice) -> None:
+    """Start this process again on jemalloc when it is chosen and not yet in use (see
+    :mod:`appwarden.allocator`); say which allocator the server runs on."""
+    try:
+        allocator.ensure(choice)
+    except allocator.AllocatorUnavailable as error:
+        typer.echo(f"appwarden: error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"appwarden: memory allocator: {allocator.in_use()}", err=True)
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -70,6 +82,7 @@ def serve(
     from appwarden.inventories.pull.sources import load
 
     settings = get_settings()
+    _run_on_chosen_allocator(settings.allocator)
     try:
         load(settings.inventory_sources)  # refused here, in one line, not by each worker
     except DomainError as error:
