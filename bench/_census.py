@@ -63,5 +63,6 @@ def summary(census: dict[str, Any]) -> dict[str, Any]:
         "gc_object_bytes",
         "asyncio_tasks",
         "glibc",
+        "jemalloc",
     )
     return {k: census.get(k) for k in keys}
