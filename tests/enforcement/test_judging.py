@@ -12,8 +12,8 @@ from appwarden.protocol.v1 import wakeups
 from tests.compliance.support import APP_TARGET, TIKTOK, Phone
 from tests.decisions.support import actors, ok, reach, seed_catalog
 from tests.enforcement.conftest import MakeEnv
-from tests.enforcement.test_long_poll import Poll, until_parked
-from tests.enforcement.test_long_poll import _get as get
+from tests.enforcement.polling import Poll, until_parked
+from tests.enforcement.polling import signed_get as get
 from tests.enforcement.test_policy_endpoint import Phone as PolicyPhone
 from tests.server import Env
 

@@ -6,64 +6,20 @@ import threading
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from appwarden.protocol.v1.signing import signed_headers
-from appwarden.protocol.v1.wakeups import Distributor
 from tests.decisions.support import actors, ok, reach, seed_catalog
+from tests.enforcement.polling import Poll, distributor_of, signed_get, until_parked
 from tests.enforcement.test_policy_endpoint import APP_TARGET, TIKTOK, Phone
 from tests.server import Env
-
-
-def _get(phone: Phone, target: str, **headers: str) -> httpx.Response:
-    signed = signed_headers(
-        phone.key,
-        device_id=phone.id,
-        method="GET",
-        target=target,
-        timestamp=int(phone.env.clock.now().timestamp()),
-    )
-    return phone.env.client.get(target, headers=signed | headers)
-
-
-def _distributor(env: Env) -> Distributor:
-    distributor: Distributor = env.client.app.state.distributor  # type: ignore[attr-defined]
-    return distributor
-
-
-def until_parked(env: Env, count: int) -> None:
-    """Wait (bounded) until ``count`` long-polls are parked: the test's synchronisation."""
-    deadline = time.monotonic() + 20
-    while len(_distributor(env).parked) < count:
-        assert time.monotonic() < deadline, "the long-poll never parked"
-        time.sleep(0.01)
-
-
-class Poll(threading.Thread):
-    """A long-poll in a thread of its own."""
-
-    def __init__(self, phone: Phone, etag: str, wait: int) -> None:
-        super().__init__(daemon=True)
-        self.phone, self.etag, self.wait = phone, etag, wait
-        self.response: httpx.Response | None = None
-
-    def run(self) -> None:
-        self.response = _get(
-            self.phone, f"/v1/policy?wait={self.wait}", **{"If-None-Match": f'"{self.etag}"'}
-        )
-
-    def result(self) -> httpx.Response:
-        self.join(timeout=60)
-        assert self.response is not None, "the long-poll did not return"
-        return self.response
 
 
 def test_a_parked_long_poll_returns_the_ban_as_soon_as_it_is_approved(env: Env) -> None:
     who, catalog = actors(env), seed_catalog(env)
     phone, bystander = Phone(env, who, "government-issued"), Phone(env, who, "Staff")
-    first: dict[str, Any] = ok(_get(phone, "/v1/policy"))
-    calm: dict[str, Any] = ok(_get(bystander, "/v1/policy"))
+    first: dict[str, Any] = ok(signed_get(phone, "/v1/policy"))
+    calm: dict[str, Any] = ok(signed_get(bystander, "/v1/policy"))
     assert first["policy"]["banned"] == []
 
     poll, other = Poll(phone, first["etag"], 120), Poll(bystander, calm["etag"], 3)
@@ -83,8 +39,8 @@ def test_a_parked_long_poll_returns_the_ban_as_soon_as_it_is_approved(env: Env) 
 def test_a_long_poll_times_out_with_304(env: Env) -> None:
     who = actors(env)
     phone = Phone(env, who, "government-issued")
-    etag = ok(_get(phone, "/v1/policy"))["etag"]
-    answer = _get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{etag}"'})
+    etag = ok(signed_get(phone, "/v1/policy"))["etag"]
+    answer = signed_get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{etag}"'})
     assert answer.status_code == 304 and answer.content == b""
     assert answer.headers["etag"] == f'"{etag}"'
 
@@ -92,17 +48,17 @@ def test_a_long_poll_times_out_with_304(env: Env) -> None:
 def test_a_long_poll_with_an_old_etag_or_none_answers_at_once(env: Env) -> None:
     who = actors(env)
     phone = Phone(env, who, "government-issued")
-    current = ok(_get(phone, "/v1/policy"))
-    stale = _get(phone, "/v1/policy?wait=300", **{"If-None-Match": '"' + "0" * 64 + '"'})
+    current = ok(signed_get(phone, "/v1/policy"))
+    stale = signed_get(phone, "/v1/policy?wait=300", **{"If-None-Match": '"' + "0" * 64 + '"'})
     assert ok(stale) == current
-    assert ok(_get(phone, "/v1/policy?wait=300")) == current
+    assert ok(signed_get(phone, "/v1/policy?wait=300")) == current
 
 
 @pytest.mark.parametrize("wait", ["301", "-1", "soon", "1.5"])
 def test_a_wait_out_of_range_is_a_422_problem(env: Env, wait: str) -> None:
     who = actors(env)
     phone = Phone(env, who, "government-issued")
-    answer = _get(phone, f"/v1/policy?wait={wait}")
+    answer = signed_get(phone, f"/v1/policy?wait={wait}")
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("application/problem+json")
 
@@ -123,11 +79,11 @@ def test_a_signature_over_another_query_is_refused(env: Env) -> None:
 def test_stopping_releases_parked_long_polls(env: Env) -> None:
     who = actors(env)
     phone = Phone(env, who, "government-issued")
-    etag = ok(_get(phone, "/v1/policy"))["etag"]
+    etag = ok(signed_get(phone, "/v1/policy"))["etag"]
     poll = Poll(phone, etag, 300)
     poll.start()
     until_parked(env, 1)
-    distributor = _distributor(env)
+    distributor = distributor_of(env)
     loop = distributor._loop  # noqa: SLF001 - as the signal handler does
     assert loop is not None
     loop.call_soon_threadsafe(distributor.stopping)
@@ -144,7 +100,7 @@ def test_reading_the_policy_compiles_nothing_until_the_clock_changes_it(
     who, catalog = actors(env), seed_catalog(env)
     phone = Phone(env, who, "government-issued")
     reach(env, who, catalog, "in_force", target=APP_TARGET)
-    banned = ok(_get(phone, "/v1/policy"))
+    banned = ok(signed_get(phone, "/v1/policy"))
     assert banned["policy"]["banned"] == [TIKTOK]
 
     compiled: list[str] = []
@@ -156,11 +112,11 @@ def test_reading_the_policy_compiles_nothing_until_the_clock_changes_it(
 
     monkeypatch.setattr(versions, "compile_policy", counting)
     for _ in range(3):
-        assert ok(_get(phone, "/v1/policy")) == banned
+        assert ok(signed_get(phone, "/v1/policy")) == banned
     assert compiled == []
 
     env.clock.advance(timedelta(days=91))  # the ban's end date passes
-    lapsed = ok(_get(phone, "/v1/policy"))
+    lapsed = ok(signed_get(phone, "/v1/policy"))
     assert lapsed["policy"]["banned"] == [] and lapsed["version"] == banned["version"] + 1
     assert compiled == [phone.id]
 
@@ -174,13 +130,13 @@ def test_check_ins_after_a_ban_answer_without_a_database_read_of_their_own(
 
     who, catalog = actors(env), seed_catalog(env)
     phone = Phone(env, who, "government-issued")
-    first = ok(_get(phone, "/v1/policy"))
+    first = ok(signed_get(phone, "/v1/policy"))
     poll = Poll(phone, first["etag"], 120)
     poll.start()
     until_parked(env, 1)
     reach(env, who, catalog, "in_force", target=APP_TARGET)
     banned = ok(poll.result())
-    assert _distributor(env).known_enabled
+    assert distributor_of(env).known_enabled
 
     reads: list[str] = []
     real = views._read  # noqa: SLF001 - counted, not replaced
@@ -190,16 +146,16 @@ def test_check_ins_after_a_ban_answer_without_a_database_read_of_their_own(
         return real(context, documents, device)
 
     monkeypatch.setattr(views, "_read", counting)
-    again = _get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{banned["etag"]}"'})
+    again = signed_get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{banned["etag"]}"'})
     assert again.status_code == 304 and reads == []  # the distributor told it the version
 
-    stale = _get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{first["etag"]}"'})
+    stale = signed_get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{first["etag"]}"'})
     assert ok(stale) == banned and reads == []  # an older ETag: the newer one, from memory
-    plain = _get(phone, "/v1/policy", **{"If-None-Match": f'"{banned["etag"]}"'})
+    plain = signed_get(phone, "/v1/policy", **{"If-None-Match": f'"{banned["etag"]}"'})
     assert plain.status_code == 304 and reads == []  # read with the signature check
 
     env.clock.advance(timedelta(days=91))  # the ban lapses: what is known counts for nothing
-    lapsed = ok(_get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{banned["etag"]}"'}))
+    lapsed = ok(signed_get(phone, "/v1/policy?wait=1", **{"If-None-Match": f'"{banned["etag"]}"'}))
     assert lapsed["policy"]["banned"] == [] and lapsed["version"] == banned["version"] + 1
     assert reads == [phone.id]  # compiled anew, in the thread, as before
 
@@ -215,7 +171,7 @@ def test_a_ban_distributed_between_the_signature_check_and_parking_is_not_missed
 
     who, catalog = actors(env), seed_catalog(env)
     phone = Phone(env, who, "government-issued")
-    first = ok(_get(phone, "/v1/policy"))
+    first = ok(signed_get(phone, "/v1/policy"))
     checked, distributed = threading.Event(), threading.Event()
     real = DeviceWrites.authenticate_for_policy
 
@@ -231,7 +187,7 @@ def test_a_ban_distributed_between_the_signature_check_and_parking_is_not_missed
     poll.start()
     assert checked.wait(30)
     reach(env, who, catalog, "in_force", target=APP_TARGET)
-    distributor = _distributor(env)
+    distributor = distributor_of(env)
     deadline = time.monotonic() + 20
     while (known := distributor.known.newest(phone.id, env.clock.now())) is None or (
         known.version <= first["version"]

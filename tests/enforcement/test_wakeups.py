@@ -8,7 +8,7 @@ import pytest
 from appwarden.protocol.v1.wakeups import Distributor, mode_for
 from tests.decisions.support import actors, ok, reach, seed_catalog
 from tests.enforcement.conftest import MakeEnv
-from tests.enforcement.test_long_poll import Poll, _get, until_parked
+from tests.enforcement.polling import Poll, signed_get, until_parked
 from tests.enforcement.test_policy_endpoint import APP_TARGET, TIKTOK, Phone
 
 
@@ -24,7 +24,7 @@ def test_a_ban_through_one_app_wakes_a_long_poll_on_another(
     who, catalog = actors(a), seed_catalog(a)
     phone = Phone(a, who, "government-issued")
     phone.env = b
-    first = ok(_get(phone, "/v1/policy"))
+    first = ok(signed_get(phone, "/v1/policy"))
     poll = Poll(phone, first["etag"], 120)
     poll.start()
     until_parked(b, 1)
