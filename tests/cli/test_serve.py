@@ -67,6 +67,8 @@ def test_serve_gives_busy_workers_time_to_answer_the_supervisor(
     started: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.update(options))
     monkeypatch.setenv("APPWARDEN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("APPWARDEN_ALLOCATOR", "system")  # on jemalloc, serve would restart
+    # this very process (pytest's) with it preloaded: see tests/test_allocator.py
     result = CliRunner().invoke(app, ["serve", "--workers", "2", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert started["workers"] == 2
@@ -86,6 +88,7 @@ def test_serve_refuses_a_bad_inventory_sources_file_before_starting(
     started: list[object] = []
     monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.append(target))
     monkeypatch.setenv("APPWARDEN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("APPWARDEN_ALLOCATOR", "system")  # serve runs in this process
     sources = tmp_path / "sources.toml"
     sources.write_text("[[source]]\nname = 'x'\nkind = 'jamf'\n")
     monkeypatch.setenv("APPWARDEN_INVENTORY_SOURCES", str(sources))
