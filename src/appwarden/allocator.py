@@ -134,7 +134,8 @@ def restart_with(env: dict[str, str]) -> None:  # pragma: no cover - replaces th
 def stats() -> dict[str, int] | None:
     """jemalloc's own figures (bytes), None when not on jemalloc: what the program holds
     (``allocated``), the pages that holds (``active``), what is resident (``resident``),
-    and what jemalloc keeps mapped but returned to the system (``retained``)."""
+    what it has mapped (``mapped``), and what it keeps mapped but returned to the system
+    (``retained``)."""
     lib = jemalloc()
     if lib is None:
         return None

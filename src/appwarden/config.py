@@ -11,6 +11,7 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from appwarden.allocator import Choice
 from appwarden.vetting.limits import ArchiveLimits
 from appwarden.vetting.scoring import VerdictThresholds
 
@@ -119,7 +120,7 @@ class Settings(BaseSettings):
         "the process configures (the OTEL_* environment). Off, no request pays for looking "
         "them up.",
     )
-    allocator: Literal["auto", "jemalloc", "system"] = Field(
+    allocator: Choice = Field(
         default="auto",
         description="Memory allocator of the server processes: jemalloc (returns memory "
         "after a burst; Debian's libjemalloc2), system (the C library's), or auto = "
