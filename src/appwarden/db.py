@@ -7,6 +7,9 @@ work (``with session.begin(): ...``); services never commit on their own.
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -61,13 +64,22 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
+#: How long SQLite waits on a lock held by another connection (milliseconds), for every
+#: statement but the start of a write transaction (see :func:`_begin_immediate`).
+BUSY_TIMEOUT_MS = 30_000
+#: How long a write transaction waits for SQLite's write lock before it fails (seconds).
+WRITE_WAIT_S = 60.0
+#: How often a waiting writer tries the write lock again (seconds, on average).
+WRITE_POLL_S = 0.002
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, say when transactions begin (see _begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -76,10 +88,40 @@ def _begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock when a transaction starts, not at its first write.
 
     A deferred transaction that read, then tries to write after another writer committed,
-    fails at once with SQLITE_BUSY_SNAPSHOT; an immediate one waits (busy_timeout) and then
-    sees the other's writes. The audit chain's read-the-head-then-append relies on that.
+    fails at once with SQLITE_BUSY_SNAPSHOT; an immediate one waits and then sees the
+    other's writes. The audit chain's read-the-head-then-append relies on that.
+
+    The wait is ours, not SQLite's busy handler. That one sleeps longer the longer it
+    waits, up to 100 ms between tries, while a server process with a queue of device
+    writes takes the lock again a few milliseconds after it let go. With several server
+    processes on one database file, a waiter then missed every gap for 30 s and its whole
+    batch failed ("database is locked"), 100,000 devices at 7 workers. Trying every ~2 ms
+    (jittered, so waiters do not move in step) finds the gaps; a try costs microseconds.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    raw = connection.connection.dbapi_connection
+    deadline = time.monotonic() + WRITE_WAIT_S
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if not is_busy(error) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(WRITE_POLL_S * (0.5 + random.random()))  # noqa: S311 - jitter
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite's "database is locked": another connection held the lock
+    for longer than this one would wait. Worth retrying as a whole."""
+    orig = getattr(error, "orig", error)
+    return (
+        isinstance(orig, sqlite3.OperationalError)
+        and getattr(orig, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+    )
 
 
 #: SQLite connections are cheap: enough for every request thread, so none waits for one.

@@ -35,6 +35,7 @@ from anyio import CapacityLimiter, to_thread
 from appwarden.api.deps import Context
 from appwarden.compliance.intake import Incoming, accept_many, lock
 from appwarden.compliance.wire import StateAccepted, StateReport
+from appwarden.db import is_busy
 from appwarden.enforcement.service import Current, stored_versions
 from appwarden.errors import ClientClosed, DomainError
 from appwarden.fleet.models import Device
@@ -168,11 +169,25 @@ class DeviceWrites:
             if not job.future.done():
                 job.future.set_result(outcome)
 
-    def _record(self, jobs: list[_Job]) -> list[Outcome]:
-        """Record ``jobs`` in one transaction; if that fails, each in one of its own."""
+    def _record(self, jobs: list[_Job], *, tries: int = 2) -> list[Outcome]:
+        """Record ``jobs`` in one transaction; if that fails, each in one of its own.
+
+        A batch that could not take the database's write lock in time is no request's
+        fault: it is tried again as a whole (``tries`` times in all), and then each of its
+        requests fails with it, rather than taking the lock once per request."""
         try:
             return self._transaction(jobs)
         except Exception as error:  # noqa: BLE001 - the batch fails, its requests are retried
+            if is_busy(error):
+                log.warning(
+                    "a batch of %d device requests waited too long for the database (%s)%s",
+                    len(jobs),
+                    error,
+                    "; again" if tries > 1 else "",
+                )
+                if tries > 1:
+                    return self._record(jobs, tries=tries - 1)
+                return [error] * len(jobs)
             if len(jobs) == 1:
                 return [error]
             log.warning("a batch of %d device requests failed (%s); one by one", len(jobs), error)
