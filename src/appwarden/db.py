@@ -7,9 +7,7 @@ work (``with session.begin(): ...``); services never commit on their own.
 
 from __future__ import annotations
 
-import random
 import sqlite3
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,13 +62,8 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-#: How long SQLite waits on a lock held by another connection (milliseconds), for every
-#: statement but the start of a write transaction (see :func:`_begin_immediate`).
+#: How long a connection waits for a lock another connection holds (milliseconds).
 BUSY_TIMEOUT_MS = 30_000
-#: How long a write transaction waits for SQLite's write lock before it fails (seconds).
-WRITE_WAIT_S = 60.0
-#: How often a waiting writer tries the write lock again (seconds, on average).
-WRITE_POLL_S = 0.002
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -88,30 +81,18 @@ def _begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock when a transaction starts, not at its first write.
 
     A deferred transaction that read, then tries to write after another writer committed,
-    fails at once with SQLITE_BUSY_SNAPSHOT; an immediate one waits and then sees the
-    other's writes. The audit chain's read-the-head-then-append relies on that.
+    fails at once with SQLITE_BUSY_SNAPSHOT; an immediate one waits (busy_timeout) and then
+    sees the other's writes. The audit chain's read-the-head-then-append relies on that.
 
-    The wait is ours, not SQLite's busy handler. That one sleeps longer the longer it
-    waits, up to 100 ms between tries, while a server process with a queue of device
-    writes takes the lock again a few milliseconds after it let go. With several server
-    processes on one database file, a waiter then missed every gap for 30 s and its whole
-    batch failed ("database is locked"), 100,000 devices at 7 workers. Trying every ~2 ms
-    (jittered, so waiters do not move in step) finds the gaps; a try costs microseconds.
+    SQLite's wait is not fair: once a waiter has waited a third of a second it tries every
+    100 ms, and a server process with queued device writes takes the lock again within
+    milliseconds of letting go, so with several processes a waiter can miss every gap
+    until its timeout. Trying every 2-5 ms here instead found the gaps, but cost 4 workers
+    about 17 % more CPU per device in a 10,000-device ban (docs/benchmarks.md), so the
+    wait stays SQLite's. A batch of device writes that fails with :func:`is_busy` is
+    tried once more whole (:mod:`appwarden.protocol.v1.batching`).
     """
-    raw = connection.connection.dbapi_connection
-    deadline = time.monotonic() + WRITE_WAIT_S
-    raw.execute("PRAGMA busy_timeout=0")
-    try:
-        while True:
-            try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as error:
-                if not is_busy(error) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(WRITE_POLL_S * (0.5 + random.random()))  # noqa: S311 - jitter
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def is_busy(error: BaseException) -> bool:
