@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from appwarden import db
@@ -20,15 +19,10 @@ from appwarden.protocol.v1 import batching
 from appwarden.protocol.v1.batching import DeviceWrites, _Job
 
 
-def engine_on(path: Path) -> Engine:
-    return db.make_engine(f"sqlite:///{path}")
-
-
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
     path = tmp_path / "writers.db"
-    with engine_on(path).begin() as connection:
-        connection.execute(text("CREATE TABLE t (who TEXT, round INTEGER)"))
+    sqlite3.connect(path).close()
     return path
 
 

@@ -182,7 +182,7 @@ class DeviceWrites:
                 log.warning(
                     "a batch of %d device requests waited too long for the database (%s)%s",
                     len(jobs),
-                    error,
+                    getattr(error, "orig", error),  # the driver's message, not the SQL
                     "; again" if tries > 1 else "",
                 )
                 if tries > 1:
