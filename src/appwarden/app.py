@@ -63,11 +63,11 @@ def _public_routers() -> list[APIRouter]:
 def _mount_device_protocol(app: FastAPI) -> None:
     """The device protocol, on purpose outside the REST API and its user tokens: devices
     authenticate by signing each request (see :mod:`appwarden.protocol.v1.signing`)."""
+    from appwarden.protocol.v1 import routing
     from appwarden.protocol.v1.reports import router as reports
-    from appwarden.protocol.v1.views import PREFIX, router
+    from appwarden.protocol.v1.views import router
 
-    app.include_router(router, prefix=PREFIX)
-    app.include_router(reports, prefix=PREFIX)
+    routing.mount(app, [*router.routes, *reports.routes])
 
 
 @asynccontextmanager

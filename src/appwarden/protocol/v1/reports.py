@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
@@ -29,7 +28,15 @@ from appwarden.compliance.wire import (
 )
 from appwarden.errors import Unauthenticated
 from appwarden.protocol.v1.batching import DeviceWrites, SignedReport
-from appwarden.protocol.v1.signing import DeviceDep, SignedDep, authenticate_device, refuse
+from appwarden.protocol.v1.routing import DeviceRoute, body, served_by, text
+from appwarden.protocol.v1.signing import (
+    DeviceDep,
+    SignedDep,
+    authenticate_device,
+    refuse,
+    signed_request,
+)
+from appwarden.protocol.v1.views import PREFIX
 
 DEVICE_ROUTE = {"x-device": True}
 
@@ -39,27 +46,32 @@ def _too_large() -> HTTPException:
     return HTTPException(413, f"the request body is larger than {MAX_REPORT_BYTES} bytes")
 
 
-class CappedBodyRoute(APIRoute):
+def _capped(request: Request) -> Request:
+    """``request`` reading at most :data:`MAX_REPORT_BYTES` of body, else 413."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REPORT_BYTES:
+        raise _too_large()
+    seen = 0
+
+    async def receive() -> Message:
+        nonlocal seen
+        message = await request.receive()
+        seen += len(message.get("body", b""))
+        if seen > MAX_REPORT_BYTES:
+            raise _too_large()
+        return message
+
+    return Request(request.scope, receive)
+
+
+class CappedBodyRoute(DeviceRoute):
     """Refuse a body over :data:`MAX_REPORT_BYTES` before parsing it."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def capped(request: Request) -> Response:
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_REPORT_BYTES:
-                raise _too_large()
-            seen = 0
-
-            async def receive() -> Message:
-                nonlocal seen
-                message = await request.receive()
-                seen += len(message.get("body", b""))
-                if seen > MAX_REPORT_BYTES:
-                    raise _too_large()
-                return message
-
-            inner = Request(request.scope, receive)
+            inner = _capped(request)
             try:
                 return await handler(inner)
             except RequestValidationError:
@@ -73,10 +85,28 @@ class CappedBodyRoute(APIRoute):
         return capped
 
 
-router = APIRouter(tags=["device protocol v1"], route_class=CappedBodyRoute)
+router = APIRouter(prefix=PREFIX, tags=["device protocol v1"], route_class=CappedBodyRoute)
+
+
+async def _state_arguments(request: Request) -> dict[str, Any]:
+    """:func:`report_state`'s arguments, read as FastAPI would (see routing): the body
+    (413 past the cap, 422 if it is not text), then the signature's form (401), then the
+    body's form (422; after checking the signature, so a forged malformed request is a
+    401, as above)."""
+    capped = _capped(request)
+    raw = await capped.body()
+    text(raw)
+    signed = await signed_request(capped)
+    try:
+        report = body(StateReport, raw, capped.headers.get("content-type"))
+    except RequestValidationError:
+        await authenticate_device(capped)
+        raise
+    return {"body": report, "signed": signed, "request": capped, "background": BackgroundTasks()}
 
 
 @router.post("/state", responses=problems(401, 409, 413, 422), openapi_extra=DEVICE_ROUTE)
+@served_by(_state_arguments)  # below: the route is built when router.post is applied
 async def report_state(
     body: StateReport,
     signed: SignedDep,

@@ -11,6 +11,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from pydantic import Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from appwarden.api.deps import Context, ContextDep, client_address
@@ -23,13 +24,14 @@ from appwarden.fleet.membership import groups_of
 from appwarden.fleet.models import Device
 from appwarden.protocol.v1.enrolling import Attempt, Enroller
 from appwarden.protocol.v1.parking import Documents
+from appwarden.protocol.v1.routing import DeviceRoute, parameter, served_by
 from appwarden.protocol.v1.schemas import (
     DeviceRecord,
     EnrollRequest,
     EnrollResponse,
     PolicyResponse,
 )
-from appwarden.protocol.v1.signing import DeviceDep, PolicyDeviceDep
+from appwarden.protocol.v1.signing import DeviceDep, PolicyDeviceDep, authenticate_for_policy
 from appwarden.protocol.v1.wakeups import Distributor
 
 PREFIX = "/v1"
@@ -39,7 +41,7 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the policy still has the ETag sent."}
 }
 
-router = APIRouter(tags=["device protocol v1"])
+router = APIRouter(prefix=PREFIX, tags=["device protocol v1"], route_class=DeviceRoute)
 
 
 @router.post(
@@ -150,12 +152,31 @@ def _answer(current: Current, body: bytes | None, if_none_match: str | None) -> 
     return Response(head + body + b"}", media_type="application/json", headers=headers)
 
 
+_WAIT: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=0, le=MAX_WAIT)])
+_IF_NONE_MATCH: TypeAdapter[str] = TypeAdapter(Annotated[str, Field(max_length=1000)])
+
+
+async def _policy_arguments(request: Request) -> dict[str, Any]:
+    """:func:`policy`'s arguments, as its signature declares them (see routing)."""
+    device = await authenticate_for_policy(request)
+    headers, query = request.headers, request.query_params
+    return {
+        "request": request,
+        "device": device,
+        "if_none_match": parameter(
+            _IF_NONE_MATCH, headers.get("if-none-match"), ("header", "if-none-match")
+        ),
+        "wait": parameter(_WAIT, query.get("wait"), ("query", "wait")),
+    }
+
+
 @router.get(
     "/policy",
     response_model=PolicyResponse,
     responses={**NOT_MODIFIED, **problems(401, 422)},
     openapi_extra=DEVICE_ROUTE,
 )
+@served_by(_policy_arguments)  # below: the route is built when router.get is applied
 async def policy(
     request: Request,
     device: PolicyDeviceDep,
