@@ -26,7 +26,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from appwarden import allocator
+from appwarden import allocator, collector
 from appwarden.config import Settings
 from appwarden.policy.compile import compile_policy
 from appwarden.policy.model import DeviceInput, RuleInput
@@ -183,6 +183,8 @@ def main() -> None:
 
 
 def factory() -> FastAPI:
+    # The same collector thresholds as each `appwarden serve` process (appwarden.asgi).
+    collector.tune(Settings().gc_thresholds)
     trigger = os.environ.get("LIMIT_TRIGGER")
     return create_app(trigger=Path(trigger) if trigger else None)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from appwarden.allocator import Choice
+from appwarden.collector import SERVER_THRESHOLDS
 from appwarden.vetting.limits import ArchiveLimits
 from appwarden.vetting.scoring import VerdictThresholds
 
@@ -125,6 +126,13 @@ class Settings(BaseSettings):
         description="Memory allocator of the server processes: jemalloc (returns memory "
         "after a burst; Debian's libjemalloc2), system (the C library's), or auto = "
         "jemalloc where installed.",
+    )
+    gc_thresholds: tuple[
+        Annotated[int, Field(ge=100)], Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]
+    ] = Field(
+        default=SERVER_THRESHOLDS,
+        description="CPython's garbage collector thresholds in the server processes (young, "
+        "middle, oldest generation), as JSON: [50000, 20, 10]. CPython's own are [700, 10, 10].",
     )
     max_connections: int | None = Field(
         default=None,
