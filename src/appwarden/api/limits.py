@@ -13,6 +13,7 @@ and Starlette pass it through to the problem (or console page) handlers unchange
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Paths whose bodies are app files: capped by ``upload_max_bytes`` on their routes.
@@ -54,5 +55,25 @@ class BodyLimit:
         await self.app(scope, capped, send)
 
 
+def capped(request: Request, limit: int) -> Request:
+    """``request``, reading at most ``limit`` bytes of body: a larger declared
+    Content-Length is refused at once, a chunked body as it passes ``limit`` (413)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    seen = 0
+
+    async def receive() -> Message:
+        nonlocal seen
+        message = await request.receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _too_large(limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
 def _too_large(limit: int) -> HTTPException:
+    # An HTTPException: FastAPI turns anything else raised while reading a body into 400.
     return HTTPException(413, f"the request body is larger than {limit} bytes")

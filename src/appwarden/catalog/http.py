@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException
-from starlette.types import Message
+
+from appwarden.api.limits import capped as limited
 
 #: Room for the multipart framing and the form fields around the uploaded file itself.
 FORM_OVERHEAD = 64 * 1024
@@ -37,24 +37,6 @@ class CappedUploadRoute(APIRoute):
 
         async def capped(request: Request) -> Response:
             limit = body_limit(request.app.state.context.settings)
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _too_large(limit)
-            seen = 0
-
-            async def receive() -> Message:
-                nonlocal seen
-                message = await request.receive()
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _too_large(limit)
-                return message
-
-            return await handler(Request(request.scope, receive))
+            return await handler(limited(request, limit))
 
         return capped
-
-
-def _too_large(limit: int) -> HTTPException:
-    # An HTTPException: FastAPI turns anything else raised while parsing a body into 400.
-    return HTTPException(413, f"the request body is larger than {limit} bytes")

@@ -13,10 +13,9 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from starlette.exceptions import HTTPException
-from starlette.types import Message
 
 from appwarden.api.deps import Context, ContextDep
+from appwarden.api.limits import capped as limited
 from appwarden.api.problems import problems
 from appwarden.compliance import intake, webhook
 from appwarden.compliance.wire import (
@@ -41,27 +40,9 @@ from appwarden.protocol.v1.views import PREFIX
 DEVICE_ROUTE = {"x-device": True}
 
 
-def _too_large() -> HTTPException:
-    # An HTTPException: FastAPI turns anything else raised while reading a body into 400.
-    return HTTPException(413, f"the request body is larger than {MAX_REPORT_BYTES} bytes")
-
-
 def _capped(request: Request) -> Request:
     """``request`` reading at most :data:`MAX_REPORT_BYTES` of body, else 413."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_REPORT_BYTES:
-        raise _too_large()
-    seen = 0
-
-    async def receive() -> Message:
-        nonlocal seen
-        message = await request.receive()
-        seen += len(message.get("body", b""))
-        if seen > MAX_REPORT_BYTES:
-            raise _too_large()
-        return message
-
-    return Request(request.scope, receive)
+    return limited(request, MAX_REPORT_BYTES)
 
 
 class CappedBodyRoute(DeviceRoute):
