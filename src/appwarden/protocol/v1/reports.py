@@ -27,7 +27,7 @@ from appwarden.compliance.wire import (
 )
 from appwarden.errors import Unauthenticated
 from appwarden.protocol.v1.batching import DeviceWrites, SignedReport
-from appwarden.protocol.v1.routing import DeviceRoute, body, served_by, text
+from appwarden.protocol.v1.routing import DeviceRoute, json_body, served_by, text
 from appwarden.protocol.v1.signing import (
     DeviceDep,
     SignedDep,
@@ -79,7 +79,7 @@ async def _state_arguments(request: Request) -> dict[str, Any]:
     text(raw)
     signed = await signed_request(capped)
     try:
-        report = body(StateReport, raw, capped.headers.get("content-type"))
+        report = json_body(StateReport, raw, capped.headers.get("content-type"))
     except RequestValidationError:
         await authenticate_device(capped)
         raise

@@ -126,7 +126,7 @@ def text(raw: bytes) -> None:
         raise HTTPException(400, UNPARSEABLE) from None
 
 
-def body(model: type[BaseModel], raw: bytes, content_type: str | None) -> Any:
+def json_body(model: type[BaseModel], raw: bytes, content_type: str | None) -> Any:
     """A JSON body parsed into ``model``: 422 with ``body`` locations if it is not one,
     or if it is not declared as JSON (FastAPI parses only ``application/json`` and
     ``application/*+json`` bodies)."""
