@@ -101,10 +101,13 @@ def test_a_report_body_that_is_empty_or_not_declared_json_is_422_and_changes_not
             headers["Content-Type"] = content_type
         answer = problem(env.client.post("/v1/state", content=body, headers=headers), 422)
         assert answer["errors"][0]["loc"][0] == "body", answer
-    # JSON under a structured suffix is JSON (as FastAPI reads it).
+    assert counts(env) == before
+    # JSON under a structured suffix is JSON (as FastAPI reads it), and is recorded.
     headers = phone.signed("POST", "/v1/state", good) | {"Content-Type": "application/x+json"}
-    ok(env.client.post("/v1/state", content=good, headers=headers))
-    assert counts(env) != before  # that one was recorded
+    assert ok(env.client.post("/v1/state", content=good, headers=headers))["report_id"] == (
+        "r_12345678"
+    )
+    assert counts(env) != before
 
 
 def test_the_hot_routes_stay_documented(env: Env) -> None:
