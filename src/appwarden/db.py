@@ -8,16 +8,19 @@ work (``with session.begin(): ...``); services never commit on their own.
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import (
+    ColumnElement,
     DateTime,
     Engine,
     MetaData,
     Table,
+    and_,
     bindparam,
     create_engine,
     event,
@@ -25,8 +28,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
+#: A table's column, or a mapped class's attribute for one.
+Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 # Deterministic constraint names, so migrations can refer to them on both databases.
 NAMING = {
@@ -174,6 +181,55 @@ def update_rows(session: Session, model: type[Base], rows: Sequence[dict[str, An
                 for row in group
             ],
         )
+
+
+#: Values in one IN list at most (well under SQLite's 32,766 bound parameters, and a
+#: statement PostgreSQL plans in well under a millisecond).
+CHUNK = 400
+
+
+def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# Pairs of key columns, such as (device, policy version), are not asked for as one row-value
+# IN list, ``(a, b) IN ((1, 2), (3, 4), ...)``: PostgreSQL expands it into one OR branch per
+# pair and takes time to plan it that grows faster than the list (measured on PostgreSQL 15
+# against a 300,000-row table: 40 ms to plan 400 pairs, 1.8 ms for 50, against 0.2 ms for
+# the two IN lists below). The writer of device reports waited through three such
+# statements per batch. Each column's own IN list is one index condition instead.
+
+
+def pairs_narrowed(
+    first: Column, second: Column, pairs: Sequence[tuple[Any, Any]]
+) -> Iterator[ColumnElement[bool]]:
+    """Conditions, one per statement, that together select every row whose ``(first,
+    second)`` is one of ``pairs``, and perhaps a few more (a pair's first from one and its
+    second from another): the caller keeps the rows whose pair it asked for. Each holds at
+    most :data:`CHUNK` pairs."""
+    for part in chunked(pairs):
+        yield and_(first.in_({a for a, _ in part}), second.in_({b for _, b in part}))
+
+
+def pairs_exactly(
+    first: Column, second: Column, pairs: Sequence[tuple[Any, Any]]
+) -> Iterator[ColumnElement[bool]]:
+    """Conditions, one per statement, that together select exactly the rows whose
+    ``(first, second)`` is one of ``pairs`` (for a DELETE, which cannot keep a few more):
+    the pairs grouped by whichever column has fewer distinct values, so a ban's removals,
+    one app on many devices, are one statement."""
+    by_first: defaultdict[Any, list[Any]] = defaultdict(list)
+    by_second: defaultdict[Any, list[Any]] = defaultdict(list)
+    for a, b in dict.fromkeys(pairs):
+        by_first[a].append(b)
+        by_second[b].append(a)
+    if len(by_second) <= len(by_first):
+        for b, firsts in by_second.items():
+            yield from (and_(second == b, first.in_(part)) for part in chunked(firsts))
+    else:
+        for a, seconds in by_first.items():
+            yield from (and_(first == a, second.in_(part)) for part in chunked(seconds))
 
 
 #: SQLite's SQLITE_FULL, PostgreSQL's disk_full (SQLSTATE 53100).

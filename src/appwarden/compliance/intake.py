@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from appwarden.compliance.judging import chunked, installed, issued, judge_many
+from appwarden.compliance.judging import installed, issued, judge_many
 from appwarden.compliance.models import DeviceEvent, DeviceReport, DeviceState, InstalledApp
 from appwarden.compliance.status import Apps, install_decision, inventory_hash
 from appwarden.compliance.wire import (
@@ -30,7 +30,7 @@ from appwarden.compliance.wire import (
     StateReport,
 )
 from appwarden.config import Settings
-from appwarden.db import insert_rows, update_rows
+from appwarden.db import chunked, insert_rows, pairs_exactly, pairs_narrowed, update_rows
 from appwarden.enforcement.models import DevicePolicyIssue
 from appwarden.enforcement.service import current_policy
 from appwarden.errors import Conflict, DomainError
@@ -128,24 +128,25 @@ def lock(session: Session, device_ids: Sequence[str]) -> None:
 def _earlier(session: Session, items: Sequence[Incoming]) -> dict[tuple[str, str], Any]:
     found: dict[tuple[str, str], Any] = {}
     pairs = [(i.device.id, i.report.report_id) for i in items]
+    wanted = set(pairs)
     table = DeviceReport
-    for part in chunked(pairs):
+    for narrowed in pairs_narrowed(table.device_id, table.report_id, pairs):
         query = select(table.device_id, table.report_id, table.body_sha256, table.response)
-        query = query.where(tuple_(table.device_id, table.report_id).in_(part))
-        found.update(((row.device_id, row.report_id), row) for row in session.execute(query))
+        for row in session.execute(query.where(narrowed)):
+            if (row.device_id, row.report_id) in wanted:
+                found[row.device_id, row.report_id] = row
     return found
 
 
 def _issued(session: Session, items: Sequence[Incoming]) -> set[tuple[str, int]]:
     """Of each report's applied version, those that were issued to its device."""
     pairs = [(i.device.id, i.report.applied_version) for i in items]
-    found: set[tuple[str, int]] = set()
     table = DevicePolicyIssue
-    for part in chunked(pairs):
-        query = select(table.device_id, table.version)
-        query = query.where(tuple_(table.device_id, table.version).in_(part))
+    found: set[tuple[str, int]] = set()
+    for narrowed in pairs_narrowed(table.device_id, table.version, pairs):
+        query = select(table.device_id, table.version).where(narrowed)
         found.update((device_id, version) for device_id, version in session.execute(query))
-    return found
+    return found & set(pairs)
 
 
 def _states(session: Session, device_ids: Sequence[str]) -> dict[str, str | None]:
@@ -177,9 +178,8 @@ class _Writes:
         ]
 
     def send(self, session: Session, device_ids: Sequence[str], now: datetime) -> None:
-        for part in chunked(self.gone_apps):
-            table = InstalledApp
-            session.execute(delete(table).where(tuple_(table.device_id, table.app_id).in_(part)))
+        for exactly in pairs_exactly(InstalledApp.device_id, InstalledApp.app_id, self.gone_apps):
+            session.execute(delete(InstalledApp).where(exactly))
         if self.new_apps:
             insert_rows(session, InstalledApp, self.new_apps)
         if self.new_states:

@@ -11,13 +11,13 @@ a batch of one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from threading import Lock
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from appwarden.compliance.models import (
@@ -31,22 +31,12 @@ from appwarden.compliance.models import (
 )
 from appwarden.compliance.status import Judgement, Observed, entries_of, judge, overall
 from appwarden.config import Settings
-from appwarden.db import insert_rows, update_rows
+from appwarden.db import chunked, insert_rows, pairs_exactly, pairs_narrowed, update_rows
 from appwarden.enforcement.models import DevicePolicyIssue, DevicePolicyVersion, PolicyDocument
 from appwarden.enforcement.service import current_policy
 from appwarden.fleet.models import Device
 from appwarden.policy.matcher import in_effect
 from appwarden.policy.model import RuleEntry, iso
-
-#: Rows per ``IN`` list: far below SQLite's limit on bound parameters.
-CHUNK = 400
-
-T = TypeVar("T")
-
-
-def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass(frozen=True)
@@ -164,11 +154,10 @@ def _observations(
     applied_etags: dict[str, str] = {}
     pairs = [(s.device_id, s.applied_version) for s in states.values()]
     table = DevicePolicyIssue
-    for pairs_part in chunked(pairs):
-        versions = select(table.device_id, table.etag).where(
-            tuple_(table.device_id, table.version).in_(pairs_part)
-        )
-        applied_etags.update((d, e) for d, e in session.execute(versions))
+    wanted = set(pairs)
+    for narrowed in pairs_narrowed(table.device_id, table.version, pairs):
+        versions = select(table.device_id, table.version, table.etag).where(narrowed)
+        applied_etags.update((d, e) for d, v, e in session.execute(versions) if (d, v) in wanted)
     applied = documents(session, applied_etags.values())
     apps = installed(session, [s.device_id for s in states.values() if s.inventory_hash])
     seen: dict[str, Observed] = {}
@@ -207,11 +196,9 @@ class _Writes:
             insert_rows(session, ComplianceStatus, self.new_statuses)
         if self.changed_statuses:
             update_rows(session, ComplianceStatus, self.changed_statuses)
-        for part in chunked(self.gone_statuses):
-            table = ComplianceStatus
-            session.execute(
-                delete(table).where(tuple_(table.device_id, table.determination_id).in_(part))
-            )
+        table = ComplianceStatus
+        for exactly in pairs_exactly(table.device_id, table.determination_id, self.gone_statuses):
+            session.execute(delete(table).where(exactly))
         if self.history:
             insert_rows(session, ComplianceHistory, self.history)
         if self.new_records:

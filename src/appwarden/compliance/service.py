@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from appwarden.compliance.judging import chunked, judge_many, unreachable_after
+from appwarden.compliance.judging import judge_many, unreachable_after
 from appwarden.compliance.models import DeviceCompliance, DeviceReport, DeviceState
 from appwarden.config import Settings
+from appwarden.db import chunked
 from appwarden.enforcement.models import DevicePolicyVersion
 from appwarden.fleet.models import Device
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appwarden.catalog.models import App
-from appwarden.compliance.judging import chunked
+from appwarden.db import chunked
 from appwarden.inventories.documents import Seen
 
 #: Per device: its app ids, and the names that matched no app (or more than one).

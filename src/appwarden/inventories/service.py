@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,9 @@ from appwarden.audit.service import Acting, Entry, append_many
 from appwarden.clock import Clock
 from appwarden.compliance.devices import Verdict, verdicts
 from appwarden.compliance.intake import Incoming, accept_many
-from appwarden.compliance.judging import chunked
 from appwarden.compliance.wire import FullInventory, InstalledAppIn, StateReport
 from appwarden.config import Settings
+from appwarden.db import chunked
 from appwarden.enforcement.changes import note_change
 from appwarden.enforcement.service import current_version
 from appwarden.errors import Conflict, DomainError, NotFound, TooLarge
@@ -95,8 +95,8 @@ def _group(session: Session, name: str | None) -> DeviceGroup | None:
 def _held(session: Session, kind: str, devices: Sequence[Seen]) -> dict[str, DeviceInventory]:
     found: dict[str, DeviceInventory] = {}
     table = DeviceInventory
-    for part in chunked([(kind, d.external_id) for d in devices]):
-        query = select(table).where(tuple_(table.source, table.external_id).in_(part))
+    for part in chunked([d.external_id for d in devices]):
+        query = select(table).where(table.source == kind, table.external_id.in_(part))
         found.update((row.external_id, row) for row in session.scalars(query))
     return found
 

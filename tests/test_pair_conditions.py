@@ -1,0 +1,106 @@
+"""Pairs of key columns asked for without a row-value IN list (appwarden.db): exact for
+deletes, a superset the caller filters for reads, on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, delete, select
+
+from appwarden.db import CHUNK, make_engine, pairs_exactly, pairs_narrowed
+
+probe_metadata = MetaData()
+probe = Table(
+    "pair_probe",
+    probe_metadata,
+    Column("device_id", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+)
+DEVICES = [f"dev-{i:04d}" for i in range(12)]
+ALL = {(d, v) for d in DEVICES for v in (1, 2, 3)}
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=1)
+    probe_metadata.drop_all(engine)
+    probe_metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(probe.insert(), [{"device_id": d, "version": v} for d, v in ALL])
+    yield engine
+    probe_metadata.drop_all(engine)
+    engine.dispose()
+
+
+def rows(engine: Engine) -> set[tuple[str, int]]:
+    with engine.connect() as connection:
+        return {(d, v) for d, v in connection.execute(select(probe))}
+
+
+def delete_pairs(engine: Engine, pairs: list[tuple[str, int]]) -> int:
+    statements = 0
+    with engine.begin() as connection:
+        for exactly in pairs_exactly(probe.c.device_id, probe.c.version, pairs):
+            connection.execute(delete(probe).where(exactly))
+            statements += 1
+    return statements
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        # One version on many devices (a ban's removals: one app on many devices).
+        [(d, 2) for d in DEVICES[:7]],
+        # Many versions of one device, and crossed pairs: dev-0000 v1 and dev-0001 v2 must
+        # not take dev-0000 v2 or dev-0001 v1 with them.
+        [("dev-0000", 1), ("dev-0001", 2), ("dev-0002", 3), ("dev-0002", 1), ("dev-0002", 2)],
+        # Repeated pairs, and a pair no row has.
+        [("dev-0003", 1), ("dev-0003", 1), ("dev-9999", 1)],
+    ],
+)
+def test_a_delete_takes_exactly_the_pairs_asked_for(
+    engine: Engine, pairs: list[tuple[str, int]]
+) -> None:
+    delete_pairs(engine, pairs)
+    assert rows(engine) == ALL - set(pairs)
+
+
+def test_pairs_are_grouped_by_the_column_with_fewer_distinct_values(engine: Engine) -> None:
+    # Seven devices, one version: one statement. One device, three versions: one statement.
+    assert delete_pairs(engine, [(d, 2) for d in DEVICES[:7]]) == 1
+    assert delete_pairs(engine, [("dev-0010", v) for v in (1, 2, 3)]) == 1
+    # Three devices over two versions: two statements, one per version.
+    assert delete_pairs(engine, [("dev-0000", 1), ("dev-0001", 3), ("dev-0011", 1)]) == 2
+    assert rows(engine) == ALL - {(d, 2) for d in DEVICES[:7]} - {
+        ("dev-0010", 1),
+        ("dev-0010", 2),
+        ("dev-0010", 3),
+        ("dev-0000", 1),
+        ("dev-0001", 3),
+        ("dev-0011", 1),
+    }
+
+
+def test_no_pairs_give_no_condition() -> None:
+    assert list(pairs_exactly(probe.c.device_id, probe.c.version, [])) == []
+    assert list(pairs_narrowed(probe.c.device_id, probe.c.version, [])) == []
+
+
+def test_a_large_group_is_cut_into_in_lists_of_at_most_chunk_values() -> None:
+    many = [(f"dev-{i:05d}", 2) for i in range(2 * CHUNK + 1)]
+    assert len(list(pairs_exactly(probe.c.device_id, probe.c.version, many))) == 3
+    assert len(list(pairs_narrowed(probe.c.device_id, probe.c.version, many))) == 3
+
+
+def test_a_narrowed_read_holds_every_pair_asked_for_and_the_caller_keeps_those(
+    engine: Engine,
+) -> None:
+    wanted = [("dev-0000", 1), ("dev-0001", 2), ("dev-9999", 3)]
+    found: set[tuple[str, int]] = set()
+    with engine.connect() as connection:
+        for narrowed in pairs_narrowed(probe.c.device_id, probe.c.version, wanted):
+            found |= {(d, v) for d, v in connection.execute(select(probe).where(narrowed))}
+    # The narrowed rows include crossed pairs (dev-0000 v2, dev-0001 v1): a superset.
+    assert ("dev-0000", 2) in found and ("dev-0001", 1) in found
+    assert found & set(wanted) == {("dev-0000", 1), ("dev-0001", 2)}
