@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -50,7 +51,15 @@ def test_serve_upgrades_the_database_and_answers(tmp_path: Path) -> None:
         assert (tmp_path / "audit.key").stat().st_mode & 0o077 == 0
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        output = server.communicate(timeout=10)[0].decode()
+    # Every line of the log starts with its time and the process that wrote it: uvicorn's,
+    # the access log's and AppWarden's own.
+    stamp = rf"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}} \[{server.pid}\] "
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert any("Application startup complete" in line for line in lines), output
+    assert any('"GET /healthz HTTP/1.1" 200' in line for line in lines), output
+    unstamped = [line for line in lines if not re.match(stamp, line)]
+    assert unstamped == [line for line in lines if line.startswith("appwarden: ")], output
 
 
 def test_serve_gives_busy_workers_time_to_answer_the_supervisor(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import copy
+from typing import Annotated, Any
 
 import typer
 
@@ -52,6 +53,25 @@ def connection_limit(configured: int | None) -> int | None:
         return configured
     fits = max(soft - FILES_RESERVED, 10)
     return fits if configured is None else min(configured, fits)
+
+
+#: Each line of the server's log starts with its time and the process that wrote it: one
+#: log holds every worker's lines, and a drill's trouble (refused connections, a slow
+#: batch) is read against the drill's own times.
+LINE_START = "%(asctime)s [%(process)d] "
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging with :data:`LINE_START` on every line, and AppWarden's own
+    messages (from INFO: wake-ups, scheduled pulls, slow batches) through the same
+    handler, to standard error."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = LINE_START + formatter["fmt"]
+    config["loggers"]["appwarden"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _run_on_chosen_allocator(choice: allocator.Choice) -> None:
@@ -108,4 +128,5 @@ def serve(
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         limit_concurrency=connection_limit(settings.max_connections),
         backlog=BACKLOG,
+        log_config=log_config(),
     )
