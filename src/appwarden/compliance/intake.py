@@ -130,7 +130,7 @@ def _earlier(session: Session, items: Sequence[Incoming]) -> dict[tuple[str, str
     pairs = [(i.device.id, i.report.report_id) for i in items]
     wanted = set(pairs)
     table = DeviceReport
-    for narrowed in pairs_narrowed(table.device_id, table.report_id, pairs):
+    for narrowed in pairs_narrowed(session, table.device_id, table.report_id, pairs):
         query = select(table.device_id, table.report_id, table.body_sha256, table.response)
         for row in session.execute(query.where(narrowed)):
             if (row.device_id, row.report_id) in wanted:
@@ -143,7 +143,7 @@ def _issued(session: Session, items: Sequence[Incoming]) -> set[tuple[str, int]]
     pairs = [(i.device.id, i.report.applied_version) for i in items]
     table = DevicePolicyIssue
     found: set[tuple[str, int]] = set()
-    for narrowed in pairs_narrowed(table.device_id, table.version, pairs):
+    for narrowed in pairs_narrowed(session, table.device_id, table.version, pairs):
         query = select(table.device_id, table.version).where(narrowed)
         found.update((device_id, version) for device_id, version in session.execute(query))
     return found & set(pairs)
@@ -178,8 +178,9 @@ class _Writes:
         ]
 
     def send(self, session: Session, device_ids: Sequence[str], now: datetime) -> None:
-        for exactly in pairs_exactly(InstalledApp.device_id, InstalledApp.app_id, self.gone_apps):
-            session.execute(delete(InstalledApp).where(exactly))
+        apps = InstalledApp
+        for exactly in pairs_exactly(session, apps.device_id, apps.app_id, self.gone_apps):
+            session.execute(delete(apps).where(exactly))
         if self.new_apps:
             insert_rows(session, InstalledApp, self.new_apps)
         if self.new_states:

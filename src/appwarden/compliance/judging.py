@@ -155,7 +155,7 @@ def _observations(
     pairs = [(s.device_id, s.applied_version) for s in states.values()]
     table = DevicePolicyIssue
     wanted = set(pairs)
-    for narrowed in pairs_narrowed(table.device_id, table.version, pairs):
+    for narrowed in pairs_narrowed(session, table.device_id, table.version, pairs):
         versions = select(table.device_id, table.version, table.etag).where(narrowed)
         applied_etags.update((d, e) for d, v, e in session.execute(versions) if (d, v) in wanted)
     applied = documents(session, applied_etags.values())
@@ -197,7 +197,8 @@ class _Writes:
         if self.changed_statuses:
             update_rows(session, ComplianceStatus, self.changed_statuses)
         table = ComplianceStatus
-        for exactly in pairs_exactly(table.device_id, table.determination_id, self.gone_statuses):
+        gone = self.gone_statuses
+        for exactly in pairs_exactly(session, table.device_id, table.determination_id, gone):
             session.execute(delete(table).where(exactly))
         if self.history:
             insert_rows(session, ComplianceHistory, self.history)
