@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.orm import Session
 
-from appwarden.db import CHUNK, make_engine, pairs_exactly, pairs_narrowed
+from appwarden.db import CHUNK, make_engine, one_of, pairs_exactly, pairs_narrowed
 
 probe_metadata = MetaData()
 probe = Table(
@@ -112,3 +112,23 @@ def test_a_narrowed_read_holds_every_pair_asked_for_and_the_caller_keeps_those(
     crossed = {("dev-0000", 2), ("dev-0001", 1)}
     assert found & crossed == (crossed if postgresql else set())
     assert found & set(wanted) == {("dev-0000", 1), ("dev-0001", 2)}
+
+
+def test_one_of_selects_the_rows_with_any_of_the_values(engine: Engine) -> None:
+    wanted = {"dev-0001", "dev-0004", "dev-9999"}
+    with Session(engine) as session:
+        condition = one_of(session, probe.c.device_id, wanted)
+        found = {d for d, _v in session.execute(select(probe).where(condition))}
+        postgresql = session.get_bind().dialect.name == "postgresql"
+    assert found == {"dev-0001", "dev-0004"}
+    # On PostgreSQL the values travel as one array parameter, whatever their number.
+    sql = str(condition.compile(dialect=session.get_bind().dialect))
+    assert ("ANY" in sql) == postgresql
+    assert (sql.count("%(") == 1) == postgresql
+
+
+def test_one_of_no_values_selects_nothing(engine: Engine) -> None:
+    with Session(engine) as session:
+        assert (
+            session.execute(select(probe).where(one_of(session, probe.c.version, []))).all() == []
+        )

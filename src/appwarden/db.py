@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, cast
@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     and_,
+    any_,
     bindparam,
     create_engine,
     event,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
@@ -245,6 +247,19 @@ def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def one_of(session: Session, column: Column, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter.
+
+    psycopg rewrites each statement's placeholders for PostgreSQL and remembers the result
+    only for statements of at most 50 parameters: a 400-value IN list was rewritten on
+    every execution, 8 % of the server's samples in a profile of a 10,000-device ban. An
+    array is one parameter, and the statement's text is the same for every batch."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    element = column.type
+    return column == any_(bindparam(None, list(values), type_=ARRAY(element)))
+
+
 # Pairs of key columns, such as (device, policy version), are asked for in a form each
 # store plans well. PostgreSQL expands a row-value IN list, ``(a, b) IN ((1, 2), ...)``, into
 # one OR branch per pair and takes time to plan it that grows faster than the list
@@ -267,7 +282,8 @@ def pairs_narrowed(
         if sqlite:
             yield tuple_(first, second).in_(part)
         else:
-            yield and_(first.in_({a for a, _ in part}), second.in_({b for _, b in part}))
+            firsts, seconds = {a for a, _ in part}, {b for _, b in part}
+            yield and_(one_of(session, first, firsts), one_of(session, second, seconds))
 
 
 def pairs_exactly(
@@ -287,10 +303,10 @@ def pairs_exactly(
         by_second[b].append(a)
     if len(by_second) <= len(by_first):
         for b, firsts in by_second.items():
-            yield from (and_(second == b, first.in_(part)) for part in chunked(firsts))
+            yield from (and_(second == b, one_of(session, first, p)) for p in chunked(firsts))
     else:
         for a, seconds in by_first.items():
-            yield from (and_(first == a, second.in_(part)) for part in chunked(seconds))
+            yield from (and_(first == a, one_of(session, second, p)) for p in chunked(seconds))
 
 
 #: SQLite's SQLITE_FULL, PostgreSQL's disk_full (SQLSTATE 53100).

@@ -30,7 +30,7 @@ from appwarden.compliance.wire import (
     StateReport,
 )
 from appwarden.config import Settings
-from appwarden.db import chunked, insert_rows, pairs_exactly, pairs_narrowed, update_rows
+from appwarden.db import chunked, insert_rows, one_of, pairs_exactly, pairs_narrowed, update_rows
 from appwarden.enforcement.models import DevicePolicyIssue
 from appwarden.enforcement.service import current_policy
 from appwarden.errors import Conflict, DomainError
@@ -121,7 +121,7 @@ def lock(session: Session, device_ids: Sequence[str]) -> None:
     if session.get_bind().dialect.name == "sqlite":
         return
     for part in chunked(sorted(device_ids)):
-        query = select(Device.id).where(Device.id.in_(part)).order_by(Device.id)
+        query = select(Device.id).where(one_of(session, Device.id, part)).order_by(Device.id)
         session.execute(query.with_for_update())
 
 
@@ -154,9 +154,8 @@ def _states(session: Session, device_ids: Sequence[str]) -> dict[str, str | None
     found: dict[str, str | None] = {}
     for part in chunked(device_ids):
         query = select(DeviceState.device_id, DeviceState.inventory_hash)
-        found.update(
-            (d, h) for d, h in session.execute(query.where(DeviceState.device_id.in_(part)))
-        )
+        query = query.where(one_of(session, DeviceState.device_id, part))
+        found.update((d, h) for d, h in session.execute(query))
     return found
 
 
@@ -192,7 +191,7 @@ class _Writes:
         for ids in chunked(device_ids):
             session.execute(
                 update(Device)
-                .where(Device.id.in_(ids))
+                .where(one_of(session, Device.id, ids))
                 .values(last_seen_at=now)
                 .execution_options(synchronize_session=False)
             )

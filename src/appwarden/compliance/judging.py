@@ -31,7 +31,7 @@ from appwarden.compliance.models import (
 )
 from appwarden.compliance.status import Judgement, Observed, entries_of, judge, overall
 from appwarden.config import Settings
-from appwarden.db import chunked, insert_rows, pairs_exactly, pairs_narrowed, update_rows
+from appwarden.db import chunked, insert_rows, one_of, pairs_exactly, pairs_narrowed, update_rows
 from appwarden.enforcement.models import DevicePolicyIssue, DevicePolicyVersion, PolicyDocument
 from appwarden.enforcement.service import current_policy
 from appwarden.fleet.models import Device
@@ -92,7 +92,8 @@ def documents(session: Session, etags: Iterable[str]) -> dict[str, IssuedPolicy]
             found[etag] = cached
     for part in chunked(missing):
         query = select(PolicyDocument.etag, PolicyDocument.document)
-        for etag, document in session.execute(query.where(PolicyDocument.etag.in_(part))):
+        query = query.where(one_of(session, PolicyDocument.etag, part))
+        for etag, document in session.execute(query):
             policy = found[etag] = issued(document, etag)
             PARSED.put(policy)
     return found
@@ -108,7 +109,8 @@ def current(
     table = DevicePolicyVersion
     for part in chunked([d.id for d in devices]):
         query = select(table.device_id, table.etag, table.version)
-        for device_id, etag, version in session.execute(query.where(table.device_id.in_(part))):
+        query = query.where(one_of(session, table.device_id, part))
+        for device_id, etag, version in session.execute(query):
             stored[device_id] = (etag, version)
     parsed = documents(session, (etag for etag, _v in stored.values()))
     policies: dict[str, tuple[IssuedPolicy, int]] = {}
@@ -128,7 +130,8 @@ def installed(session: Session, device_ids: Sequence[str]) -> dict[str, dict[str
     table = InstalledApp
     for part in chunked(device_ids):
         query = select(table.device_id, table.app_id, table.signer)
-        for device_id, app_id, signer in session.execute(query.where(table.device_id.in_(part))):
+        query = query.where(one_of(session, table.device_id, part))
+        for device_id, app_id, signer in session.execute(query):
             apps[device_id][app_id] = signer
     return apps
 
@@ -149,7 +152,7 @@ def _observations(
             DeviceState.applied_version,
             DeviceState.inventory_hash,
             DeviceState.reported_at,
-        ).where(DeviceState.device_id.in_(part))
+        ).where(one_of(session, DeviceState.device_id, part))
         states.update((row.device_id, row) for row in session.execute(query))
     applied_etags: dict[str, str] = {}
     pairs = [(s.device_id, s.applied_version) for s in states.values()]
@@ -221,7 +224,7 @@ def _status_rows(session: Session, device_ids: Sequence[str]) -> dict[str, dict[
             table.since,
             table.applies_since,
             table.present,
-        ).where(table.device_id.in_(part))
+        ).where(one_of(session, table.device_id, part))
         for row in session.execute(query):
             rows[row.device_id][row.determination_id] = row
     return rows
@@ -328,9 +331,8 @@ def judge_many(
     records: dict[str, bool] = {}
     for part in chunked(ids):
         query = select(DeviceCompliance.device_id, DeviceCompliance.compliant)
-        records.update(
-            (d, c) for d, c in session.execute(query.where(DeviceCompliance.device_id.in_(part)))
-        )
+        query = query.where(one_of(session, DeviceCompliance.device_id, part))
+        records.update((d, c) for d, c in session.execute(query))
     writes = _Writes()
     changed = []
     for device in live:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
+from appwarden.db import one_of
 from appwarden.enforcement.inputs import rule_inputs, waiver_inputs
 from appwarden.enforcement.models import (
     DevicePolicyIssue,
@@ -97,7 +98,7 @@ def stored_versions(
     found: dict[str, Current] = {}
     for part in chunks(sorted(set(device_ids))):
         query = select(table.device_id, table.version, table.etag, table.next_change_at)
-        for row in session.execute(query.where(table.device_id.in_(part))):
+        for row in session.execute(query.where(one_of(session, table.device_id, part))):
             if row.next_change_at is None or row.next_change_at > now:
                 found[row.device_id] = Current(row.version, row.etag)
     return found

@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from appwarden.api.deps import Context, client_address
 from appwarden.audit.refusals import DEVICE_SIGNATURE_REFUSED, Refusal
+from appwarden.db import one_of
 from appwarden.errors import Unauthenticated
 from appwarden.fleet.models import Device
 from appwarden.protocol.models import DeviceNonce
@@ -173,10 +174,8 @@ def authenticate_many(
     accepted request's nonce is recorded; ``last_seen_at`` moves at most once a minute."""
     refused = Unauthenticated("unknown device, revoked key or bad signature")
     outcomes: list[Device | Unauthenticated] = []
-    devices = {
-        d.id: d
-        for d in session.scalars(select(Device).where(Device.id.in_({s.device_id for s in signed})))
-    }
+    signers = one_of(session, Device.id, {s.device_id for s in signed})
+    devices = {d.id: d for d in session.scalars(select(Device).where(signers))}
     for request in signed:
         device = devices.get(request.device_id)
         if abs(now.timestamp() - request.timestamp) > WINDOW.total_seconds():
@@ -207,7 +206,7 @@ def authenticate_many(
     if stale:
         session.execute(
             update(Device)
-            .where(Device.id.in_(stale))
+            .where(one_of(session, Device.id, stale))
             .values(last_seen_at=now)
             .execution_options(synchronize_session=False)
         )
