@@ -132,3 +132,10 @@ def test_one_of_no_values_selects_nothing(engine: Engine) -> None:
         assert (
             session.execute(select(probe).where(one_of(session, probe.c.version, []))).all() == []
         )
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_plans_every_execution_for_its_own_values(engine: Engine) -> None:
+    # A generic plan for ``id = ANY(array)`` would not know the array's length.
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
