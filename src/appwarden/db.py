@@ -38,7 +38,7 @@ from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
 #: A table's column, or a mapped class's attribute for one.
-Column = ColumnElement[Any] | QueryableAttribute[Any]
+ColumnLike = ColumnElement[Any] | QueryableAttribute[Any]
 
 # Deterministic constraint names, so migrations can refer to them on both databases.
 NAMING = {
@@ -257,7 +257,7 @@ def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def one_of(session: Session, column: Column, values: Iterable[Any]) -> ColumnElement[bool]:
+def one_of(session: Session, column: ColumnLike, values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter.
 
     psycopg rewrites each statement's placeholders for PostgreSQL and remembers the result
@@ -281,7 +281,7 @@ def one_of(session: Session, column: Column, values: Iterable[Any]) -> ColumnEle
 
 
 def pairs_narrowed(
-    session: Session, first: Column, second: Column, pairs: Sequence[tuple[Any, Any]]
+    session: Session, first: ColumnLike, second: ColumnLike, pairs: Sequence[tuple[Any, Any]]
 ) -> Iterator[ColumnElement[bool]]:
     """Conditions, one per statement, that together select every row whose ``(first,
     second)`` is one of ``pairs``, and on PostgreSQL perhaps a few more (a pair's first
@@ -297,7 +297,7 @@ def pairs_narrowed(
 
 
 def pairs_exactly(
-    session: Session, first: Column, second: Column, pairs: Sequence[tuple[Any, Any]]
+    session: Session, first: ColumnLike, second: ColumnLike, pairs: Sequence[tuple[Any, Any]]
 ) -> Iterator[ColumnElement[bool]]:
     """Conditions, one per statement, that together select exactly the rows whose
     ``(first, second)`` is one of ``pairs`` (for a DELETE, which cannot keep a few more).
