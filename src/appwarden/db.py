@@ -247,9 +247,11 @@ def update_rows(
         )
 
 
-#: Values in one IN list at most (well under SQLite's 32,766 bound parameters, and a
-#: statement PostgreSQL plans in well under a millisecond).
-CHUNK = 400
+#: Values in one IN list at most: well under SQLite's 32,766 bound parameters, and as many
+#: as one batch of device writes takes (``protocol.v1.batching.MAX_BATCH``), so that each of
+#: a batch's reads is one statement, not two (with 400, a batch of 500 devices read
+#: everything twice: a chunk of 400 and one of 100).
+CHUNK = 500
 
 
 def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from appwarden.compliance import intake
 from appwarden.compliance.models import DeviceReport, DeviceState
@@ -248,3 +248,37 @@ def test_a_queued_check_in_whose_client_has_gone_is_dropped_and_a_report_kept(
     again = _straight_to_the_app(env, [("POST", _report(leaving, "r_gave_up"), False)])
     assert again == [200]
     assert _reports(env)[leaving.id] == ["r_gave_up"]
+
+
+def test_a_batch_of_reports_reads_each_thing_once(env: Env) -> None:
+    """A batch's reports take their devices' locks once and read the installed apps once
+    (the inventories they store are judged as they are, not read back): each statement
+    waits for the database, and the writer serves every device in turn."""
+    who = actors(env)
+    phones = [Phone(env, who) for _ in range(12)]
+    for phone in phones:
+        phone.policy()
+    _all_at_once(env, [_report(phone, f"r_first_{n:02d}") for n, phone in enumerate(phones)])
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    report_batches = _writes(env).report_batches
+    event.listen(env.engine, "before_cursor_execute", record)
+    try:
+        answers = _all_at_once(
+            env, [_report(phone, f"r_again_{n:02d}") for n, phone in enumerate(phones)]
+        )
+    finally:
+        event.remove(env.engine, "before_cursor_execute", record)
+    assert [a.status_code for a in answers] == [200] * len(phones)
+    batches = _writes(env).report_batches - report_batches
+    assert batches >= 1
+    locks = [
+        s for s in sent if s.startswith("SELECT devices.id FROM devices") and "FOR UPDATE" in s
+    ]
+    apps = [s for s in sent if s.startswith("SELECT device_apps.device_id")]
+    postgresql = env.engine.dialect.name == "postgresql"
+    assert len(locks) == (batches if postgresql else 0)  # SQLite has one writer: no row locks
+    assert len(apps) == batches, apps

@@ -92,12 +92,18 @@ def digest(body: bytes) -> str:
 
 
 def accept_many(
-    session: Session, items: Sequence[Incoming], *, now: datetime, settings: Settings
+    session: Session,
+    items: Sequence[Incoming],
+    *,
+    now: datetime,
+    settings: Settings,
+    locked: bool = False,
 ) -> list[StateAccepted | DomainError]:
     """Record every report (once per report id), judge the devices again, and return, in
     order, each report's answer or the reason it was refused. A refused report writes
     nothing; the others are recorded all the same. Reports of one device are recorded in
-    the order given, one round each."""
+    the order given, one round each. ``locked``: the caller has already taken the
+    reporting devices' locks (:func:`lock`) in this transaction."""
     outcomes: list[StateAccepted | DomainError | None] = [None] * len(items)
     waiting = list(range(len(items)))
     while waiting:
@@ -108,7 +114,9 @@ def accept_many(
             device_id = items[index].device.id
             (later if device_id in devices else this_round).append(index)
             devices.add(device_id)
-        answers = _round(session, [items[i] for i in this_round], now=now, settings=settings)
+        answers = _round(
+            session, [items[i] for i in this_round], now=now, settings=settings, locked=locked
+        )
         for index, answer in zip(this_round, answers, strict=True):
             outcomes[index] = answer
         waiting = later
@@ -224,10 +232,16 @@ def _fresh(
 
 
 def _round(
-    session: Session, items: Sequence[Incoming], *, now: datetime, settings: Settings
+    session: Session,
+    items: Sequence[Incoming],
+    *,
+    now: datetime,
+    settings: Settings,
+    locked: bool,
 ) -> list[StateAccepted | DomainError]:
     """Record reports of distinct devices."""
-    lock(session, [i.device.id for i in items])
+    if not locked:
+        lock(session, [i.device.id for i in items])
     outcomes: list[StateAccepted | DomainError | None] = [None] * len(items)
     fresh = _fresh(session, items, outcomes)
     states = _states(session, [items[i].device.id for i in fresh])
@@ -235,6 +249,7 @@ def _round(
     held = installed(session, [d for d in with_inventory if states.get(d) is not None])
     writes = _Writes()
     hashes: dict[str, str | None] = {}
+    inventories: dict[str, Apps] = {}  # as stored by this round, for judging
     for index in fresh:
         item = items[index]
         device_id, report = item.device.id, item.report
@@ -248,6 +263,7 @@ def _round(
                 continue
             writes.inventory(device_id, old or {}, apps)
             stored_hash = inventory_hash(apps)
+            inventories[device_id] = apps
         hashes[device_id] = stored_hash
         state = {
             "device_id": device_id,
@@ -278,6 +294,7 @@ def _round(
         now=now,
         settings=settings,
         applies_from={d: t for d, t in observed.items() if t is not None},
+        known_apps={d: apps for d, apps in inventories.items() if d in observed},
     )
     records = []
     for index in accepted:

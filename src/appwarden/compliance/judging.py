@@ -29,7 +29,7 @@ from appwarden.compliance.models import (
     DeviceState,
     InstalledApp,
 )
-from appwarden.compliance.status import Judgement, Observed, entries_of, judge, overall
+from appwarden.compliance.status import Apps, Judgement, Observed, entries_of, judge, overall
 from appwarden.config import Settings
 from appwarden.db import chunked, insert_rows, one_of, pairs_exactly, pairs_narrowed, update_rows
 from appwarden.enforcement.models import DevicePolicyIssue, DevicePolicyVersion, PolicyDocument
@@ -141,9 +141,15 @@ def unreachable_after(settings: Settings) -> timedelta:
 
 
 def _observations(
-    session: Session, devices: Sequence[Device], *, now: datetime, settings: Settings
+    session: Session,
+    devices: Sequence[Device],
+    *,
+    now: datetime,
+    settings: Settings,
+    known_apps: Mapping[str, Apps],
 ) -> dict[str, Observed]:
-    """What the server knows of each device: its last report, inventory and applied rules."""
+    """What the server knows of each device: its last report, inventory and applied rules.
+    The inventories in ``known_apps`` are taken as stored, not read again."""
     late = unreachable_after(settings)
     states: dict[str, Any] = {}
     for part in chunked([d.id for d in devices]):
@@ -162,7 +168,9 @@ def _observations(
         versions = select(table.device_id, table.version, table.etag).where(narrowed)
         applied_etags.update((d, e) for d, v, e in session.execute(versions) if (d, v) in wanted)
     applied = documents(session, applied_etags.values())
-    apps = installed(session, [s.device_id for s in states.values() if s.inventory_hash])
+    unknown = [s.device_id for s in states.values() if s.inventory_hash]
+    apps: dict[str, Apps] = {**installed(session, [d for d in unknown if d not in known_apps])}
+    apps.update(known_apps)
     seen: dict[str, Observed] = {}
     for device in devices:
         state = states.get(device.id)
@@ -315,18 +323,21 @@ def judge_many(
     now: datetime,
     settings: Settings,
     applies_from: Mapping[str, datetime] | None = None,
+    known_apps: Mapping[str, Apps] | None = None,
 ) -> Judged:
     """Judge ``devices`` against their current policies and write what changed: status
     rows, their history, each device's overall verdict, and (if configured) a webhook for
     every device whose verdict changed.
 
     A rule new to a device applies to it from now, or from ``applies_from[device id]``
-    when given (an imported inventory, taken before the server knew the device)."""
+    when given (an imported inventory, taken before the server knew the device).
+    ``known_apps``: inventories the caller has just stored, in this transaction (a state
+    report's), so they are not read back."""
     applies_from = applies_from or {}
     live = [d for d in devices if d.state != "retired"]
     ids = [d.id for d in live]
     policies = current(session, live, now=now)
-    seen = _observations(session, live, now=now, settings=settings)
+    seen = _observations(session, live, now=now, settings=settings, known_apps=known_apps or {})
     held = _status_rows(session, ids)
     records: dict[str, bool] = {}
     for part in chunked(ids):

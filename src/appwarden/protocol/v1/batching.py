@@ -35,15 +35,15 @@ from anyio import CapacityLimiter, to_thread
 from appwarden.api.deps import Context
 from appwarden.compliance.intake import Incoming, accept_many, lock
 from appwarden.compliance.wire import StateAccepted, StateReport
-from appwarden.db import is_busy
+from appwarden.db import CHUNK, is_busy
 from appwarden.enforcement.service import Current, stored_versions
 from appwarden.errors import ClientClosed, DomainError
 from appwarden.fleet.models import Device
 from appwarden.protocol.v1.signing import SignedRequest, authenticate_many
 
 log = logging.getLogger(__name__)
-#: Requests recorded in one transaction at most.
-MAX_BATCH = 500
+#: Requests recorded in one transaction at most: the devices of a batch fit one IN list.
+MAX_BATCH = CHUNK
 #: Seconds after its last state report during which the writer counts as busy.
 BUSY_S = 1.0
 
@@ -226,7 +226,7 @@ class DeviceWrites:
                     job.stored = stored.get(cast(SignedRequest, job.signed).device_id)
             reporting = [i for i, job in enumerate(jobs) if job.report is not None]
             reports = [job.report for job in jobs if job.report is not None]
-            answers = accept_many(session, reports, now=now, settings=context.settings)
+            answers = accept_many(session, reports, now=now, settings=context.settings, locked=True)
             for index, answer in zip(reporting, answers, strict=True):
                 outcomes[index] = answer
         self.batches += 1
