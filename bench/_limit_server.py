@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 
 from appwarden import allocator, collector
 from appwarden.config import Settings
+from appwarden.openfiles import raise_open_files
 from appwarden.policy.compile import compile_policy
 from appwarden.policy.model import DeviceInput, RuleInput
 
@@ -158,7 +159,8 @@ def create_app(state: LimitState | None = None, trigger: Path | None = None) -> 
 
 
 def main() -> None:
-    import uvicorn
+    from appwarden import serving
+    from appwarden.cli.server import BACKLOG, WORKER_HEALTHCHECK_S
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -168,9 +170,12 @@ def main() -> None:
     args = parser.parse_args()
     # The same memory allocator as `appwarden serve` (APPWARDEN_ALLOCATOR): part of the stack.
     allocator.ensure(Settings().allocator)
+    raise_open_files()  # as `appwarden serve` does; its workers inherit the limit
     if args.trigger:
         os.environ["LIMIT_TRIGGER"] = str(args.trigger)
-    uvicorn.run(
+    # The same supervisor, health-check time, listening sockets and backlog as
+    # `appwarden serve`: part of the stack.
+    serving.run(
         "bench._limit_server:factory",
         factory=True,
         host=args.host,
@@ -178,7 +183,8 @@ def main() -> None:
         workers=args.workers,
         log_level="warning",
         access_log=False,
-        backlog=4096,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        backlog=BACKLOG,
     )
 
 

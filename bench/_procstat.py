@@ -44,3 +44,27 @@ def rss_bytes(pids: list[int]) -> int:
         except OSError:
             continue
     return total
+
+
+def worker_pids(pid: int) -> list[int]:
+    """A server's worker processes: the children uvicorn's supervisor spawned, or the
+    server itself when it runs alone."""
+    found = []
+    for child in tree(pid)[1:]:
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue
+    return found or [pid]
+
+
+def open_files(pids: list[int]) -> list[int]:
+    """Open files of each of ``pids`` (a parked long-poll holds one), largest first."""
+    counts = []
+    for pid in pids:
+        try:
+            counts.append(len(os.listdir(f"/proc/{pid}/fd")))
+        except OSError:
+            continue
+    return sorted(counts, reverse=True)

@@ -67,14 +67,14 @@ def test_serve_gives_busy_workers_time_to_answer_the_supervisor(
 ) -> None:
     """With several workers, a worker busy with a ban must not be killed for missing
     uvicorn's default 5 s health check (every long-poll parked on it would drop)."""
-    import uvicorn
     from typer.testing import CliRunner
 
+    from appwarden import serving
     from appwarden.cli.main import app
     from appwarden.cli.server import WORKER_HEALTHCHECK_S
 
     started: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.update(options))
+    monkeypatch.setattr(serving, "run", lambda target, **options: started.update(options))
     monkeypatch.setenv("APPWARDEN_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("APPWARDEN_ALLOCATOR", "system")  # on jemalloc, serve would restart
     # this very process (pytest's) with it preloaded: see tests/test_allocator.py
@@ -89,13 +89,13 @@ def test_serve_refuses_a_bad_inventory_sources_file_before_starting(
 ) -> None:
     """A sources file that cannot be used stops the server at once, in one line, before
     the database is touched — not with a traceback from every worker."""
-    import uvicorn
     from typer.testing import CliRunner
 
+    from appwarden import serving
     from appwarden.cli.main import app
 
     started: list[object] = []
-    monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.append(target))
+    monkeypatch.setattr(serving, "run", lambda target, **options: started.append(target))
     monkeypatch.setenv("APPWARDEN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("APPWARDEN_ALLOCATOR", "system")  # serve runs in this process
     sources = tmp_path / "sources.toml"

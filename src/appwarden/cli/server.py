@@ -27,11 +27,16 @@ def upgrade() -> None:
     typer.echo(f"database at revision {migrate.current(engine)}: {engine.url.render_as_string()}")
 
 
-#: Seconds a worker may take to answer the supervisor's health check (see ``serve``).
+#: Seconds a worker may take to answer the supervisor's health check. uvicorn kills a
+#: worker that misses it (5 s by default). A worker busy with a ban reaching thousands of
+#: devices can miss 5 s on a loaded machine; killing it drops every long-poll parked
+#: there, and their reconnections load the others more.
 WORKER_HEALTHCHECK_S = 60
-#: Connections waiting to be accepted; also how many a process accepts at once (asyncio
-#: accepts up to this many per wake-up) before uvicorn counts them against its limit.
+#: Connections waiting to be accepted, per listening socket (one per worker, see
+#: :mod:`appwarden.serving`); also how many a process accepts at once (asyncio accepts up
+#: to this many per wake-up) before uvicorn counts them against its connection limit.
 BACKLOG = 2048
+
 #: Open files a server process keeps free beyond its connections: its database (SQLite
 #: opens three files per connection: the database, its WAL, its shared memory), uploads,
 #: logs, modules imported late; and room for one wake-up's accepts.
@@ -94,9 +99,7 @@ def serve(
     ] = True,
 ) -> None:
     """Run the server (the database is upgraded first)."""
-    import uvicorn
-
-    from appwarden import migrate
+    from appwarden import migrate, serving
     from appwarden.db import make_engine
     from appwarden.errors import DomainError
     from appwarden.inventories.pull.sources import load
@@ -114,17 +117,13 @@ def serve(
         from appwarden.metrics import share_between_processes
 
         share_between_processes(settings.data_dir / "metrics")
-    uvicorn.run(
+    serving.run(
         "appwarden.asgi:app",
         host=host,
         port=port,
         workers=workers,
         proxy_headers=False,
         access_log=access_log,
-        # With several workers, uvicorn's supervisor kills a worker that does not answer
-        # its ping within this many seconds (5 by default). A worker busy with a ban
-        # reaching thousands of devices can miss 5 s on a loaded machine; killing it drops
-        # every long-poll parked there, and their reconnections load the others more.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         limit_concurrency=connection_limit(settings.max_connections),
         backlog=BACKLOG,

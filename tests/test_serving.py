@@ -1,0 +1,150 @@
+"""Several server workers share the port evenly (appwarden.serving).
+
+A real supervisor with three workers answers with each worker's pid. Connections opened
+in one burst queue up before any worker accepts; on a single shared socket the first
+worker to wake takes the whole burst, with a socket per worker the kernel spreads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appwarden import serving
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not serving.SPREADS_CONNECTIONS, reason="the kernel does not balance"),
+]
+
+WORKERS = 3
+BURST = 300
+
+PID_APP = """
+import os
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = str(os.getpid()).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+START = """
+import sys
+from appwarden import serving
+if __name__ == "__main__":  # workers are spawned: they import this file again
+    serving.run("pid_app:app", workers=int(sys.argv[2]), port=int(sys.argv[1]),
+                log_level="warning", timeout_worker_healthcheck=10)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ask(connections: list[socket.socket]) -> list[int]:
+    """Send one request on each open connection; the pids that answered, in order."""
+    for sock in connections:
+        sock.sendall(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+    pids = []
+    for sock in connections:
+        sock.settimeout(10)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        pids.append(int(answer.split(b"\r\n\r\n", 1)[1]))
+    return pids
+
+
+def burst(port: int, count: int = BURST) -> list[int]:
+    """Open ``count`` connections at once, before sending anything, then ask on each."""
+    connections = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+    return ask(connections)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    (tmp_path / "pid_app.py").write_text(PID_APP)
+    (tmp_path / "start.py").write_text(START)
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    process = subprocess.Popen(
+        [sys.executable, "start.py", str(port), str(WORKERS)], cwd=tmp_path, env=env
+    )
+    deadline = time.monotonic() + 60
+    while not ready(port) or len(set(burst(port, 30))) < WORKERS:
+        assert time.monotonic() < deadline, "the workers did not all start"
+        assert process.poll() is None, "the server exited"
+        time.sleep(0.2)
+    yield process, port
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def ready(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def children(pid: int) -> list[int]:
+    """The supervisor's workers (not multiprocessing's resource tracker)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    found = []
+    for child in map(int, path.read_text().split()):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
+
+
+def test_a_burst_of_connections_is_spread_over_the_workers(
+    server: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    process, port = server
+    counts = Counter(burst(port))
+    assert set(counts) <= set(children(process.pid))
+    assert len(counts) == WORKERS, counts
+    # A fair spread gives 100 each, give or take 8 (one standard deviation).
+    assert all(60 <= count <= 140 for count in counts.values()), counts
+
+
+def test_a_worker_that_dies_leaves_no_socket_behind(
+    server: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    """Its connections go to the others and to its replacement; none wait on a socket
+    nobody accepts from (the supervisor holds no copy of a worker's socket)."""
+    process, port = server
+    victim = children(process.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while victim in children(process.pid) or len(children(process.pid)) < WORKERS:
+        assert time.monotonic() < deadline, "the worker was not replaced"
+        time.sleep(0.2)
+    counts: Counter[int] = Counter()
+    while len(counts) < WORKERS:  # until the replacement listens
+        assert time.monotonic() < deadline, f"the replacement never answered: {counts}"
+        counts = Counter(burst(port, 60))
+    counts = Counter(burst(port))
+    assert victim not in counts
+    assert set(counts) == set(children(process.pid)), counts
+    assert sum(counts.values()) == BURST
