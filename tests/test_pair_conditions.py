@@ -139,3 +139,26 @@ def test_postgresql_plans_every_execution_for_its_own_values(engine: Engine) -> 
     # A generic plan for ``id = ANY(array)`` would not know the array's length.
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_searches_the_index_for_pairs_rather_than_scanning_the_table(
+    engine: Engine,
+) -> None:
+    """A row-value IN list alone made SQLite read the whole table for every batch: 63 ms
+    for 500 pairs at 300,000 rows. Searched by the first column, 1.0 ms."""
+    wanted = [("dev-0000", 1), ("dev-0001", 2)]
+    with Session(engine) as session:
+        connection = session.connection()
+        for condition in [
+            *pairs_narrowed(session, probe.c.device_id, probe.c.version, wanted),
+            *pairs_exactly(session, probe.c.device_id, probe.c.version, wanted),
+        ]:
+            compiled = select(probe).where(condition).compile(
+                dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+            )
+            params = [compiled.params[name] for name in compiled.positiontup or []]
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(params))
+            details = [row[3] for row in plan]
+            assert any(d.startswith("SEARCH pair_probe") for d in details), details
+            assert not any(d.startswith("SCAN pair_probe") for d in details), details

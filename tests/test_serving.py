@@ -32,10 +32,13 @@ BURST = 300
 
 PID_APP = """
 import os
+import time
 
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
+    if scope["path"] == "/busy":  # hold this worker's event loop, as a ban's work does
+        time.sleep(3)
     body = str(os.getpid()).encode()
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-length", str(len(body)).encode())]})
@@ -61,16 +64,18 @@ def ask(connections: list[socket.socket]) -> list[int]:
     """Send one request on each open connection; the pids that answered, in order."""
     for sock in connections:
         sock.sendall(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
-    pids = []
-    for sock in connections:
-        sock.settimeout(10)
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
-        sock.close()
-        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
-        pids.append(int(answer.split(b"\r\n\r\n", 1)[1]))
-    return pids
+    return [answer(sock) for sock in connections]
+
+
+def answer(sock: socket.socket) -> int:
+    """The pid in the answer to the request sent on ``sock``, which is then closed."""
+    sock.settimeout(10)
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    sock.close()
+    assert received.startswith(b"HTTP/1.1 200"), received[:200]
+    return int(received.split(b"\r\n\r\n", 1)[1])
 
 
 def burst(port: int, count: int = BURST) -> list[int]:
@@ -117,15 +122,24 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_a_burst_of_connections_is_spread_over_the_workers(
+def test_a_busy_worker_still_gets_its_share_of_new_connections(
     server: tuple[subprocess.Popen[bytes], int],
 ) -> None:
+    """On one shared socket the idle workers accept the whole burst while the busy one
+    cannot; with a socket each, the busy worker's share waits on its own socket until it
+    is free again (the real case: a worker busy with a ban, others idle with parked
+    long-polls)."""
     process, port = server
+    busy = socket.create_connection(("127.0.0.1", port), timeout=10)
+    busy.sendall(b"GET /busy HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+    time.sleep(0.5)  # the worker that took it is now inside its 3 s
     counts = Counter(burst(port))
+    busy_pid = answer(busy)
     assert set(counts) <= set(children(process.pid))
     assert len(counts) == WORKERS, counts
     # A fair spread gives 100 each, give or take 8 (one standard deviation).
     assert all(60 <= count <= 140 for count in counts.values()), counts
+    assert counts[busy_pid] >= 60
 
 
 def test_a_worker_that_dies_leaves_no_socket_behind(
