@@ -3,10 +3,12 @@ scope are `pending` (with a history row) without anyone reading compliance or re
 
 from __future__ import annotations
 
+import threading
 import time
 
 from sqlalchemy import select
 
+from appwarden.compliance import service as compliance
 from appwarden.compliance.models import ComplianceHistory, ComplianceStatus
 from appwarden.protocol.v1 import wakeups
 from tests.compliance.support import APP_TARGET, TIKTOK, Phone
@@ -28,6 +30,11 @@ def _statuses(env: Env) -> list[tuple[str, int, str]]:
             ).order_by(ComplianceStatus.device_id)
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _due(env: Env) -> set[str]:
+    with env.session() as session:
+        return compliance.due(session, env.clock.now(), env.settings)
 
 
 def _wait_for(env: Env, count: int) -> list[tuple[str, int, str]]:
@@ -126,3 +133,58 @@ def test_a_wake_up_that_reaches_a_long_poll_is_remembered(env: Env) -> None:
     reach(env, who, catalog, "in_force", target=APP_TARGET)
     assert ok(poll.result())["version"] == first["version"] + 1
     assert distributor.woke_at > float("-inf")
+
+
+def test_a_judging_under_way_stops_when_long_polls_are_woken(make_env: MakeEnv) -> None:
+    """Right after a ban every device in scope is due; a judging that began just then
+    stops at its next chunk once this process wakes long-polls (their reports will judge
+    them), and finishes only once it has waited its interval or things are quiet."""
+    env = make_env(judge_interval_s=3600)  # the judging task stays out of the way
+    distributor = env.client.app.state.distributor  # type: ignore[attr-defined]
+    distributor.busy = lambda: False
+    who, catalog = actors(env), seed_catalog(env)
+    phones = [Phone(env, who) for _ in range(3)]
+    for phone in phones:
+        ok(phone.report({TIKTOK: None}))
+    number = reach(env, who, catalog, "in_force_interim", target=APP_TARGET)
+    deadline = time.monotonic() + 20
+    while len(_due(env)) < len(phones):  # the ban is compiled into their policies
+        assert time.monotonic() < deadline, "the devices never fell due"
+        time.sleep(0.05)
+    now = distributor._loop_time()
+    distributor.woke_at = now  # long-polls were just woken
+    assert distributor._judge(now, 30.0) is False
+    assert _statuses(env) == []  # nothing judged: the reports will do it
+    # Waited its interval: it runs to the end, woken or not.
+    assert distributor._judge(now - 31.0, 30.0) is True
+    assert sorted(_statuses(env)) == sorted((p.id, number, "pending") for p in phones)
+
+
+def test_a_long_judging_does_not_hold_up_a_wake_up(make_env: MakeEnv) -> None:
+    """The judging has its own task: while one is under way (here it hangs), a ban still
+    wakes the long-polls parked in the same process."""
+    env = make_env(judge_interval_s=0.05)
+    distributor = env.client.app.state.distributor  # type: ignore[attr-defined]
+    judging, release = threading.Event(), threading.Event()
+
+    def hanging_judge(*_args: object) -> bool:
+        judging.set()
+        release.wait(timeout=60)
+        return True
+
+    distributor._judge = hanging_judge
+    try:
+        assert judging.wait(timeout=20), "the judging never began"
+        who, catalog = actors(env), seed_catalog(env)
+        phone = PolicyPhone(env, who, "government-issued")
+        first = ok(get(phone, "/v1/policy"))
+        poll = Poll(phone, first["etag"], 20)
+        poll.start()
+        until_parked(env, 1)
+        reach(env, who, catalog, "in_force", target=APP_TARGET)
+        answer = poll.result()
+        assert answer.status_code == 200, answer.status_code  # not the 304 of a wait run out
+        assert answer.json()["version"] == first["version"] + 1
+        assert not release.is_set()  # the judging was still under way
+    finally:
+        release.set()

@@ -121,6 +121,8 @@ class Distributor:
         self._signal = asyncio.Event()
         self.last_seen = await asyncio.to_thread(self._generation)
         self._tasks.append(asyncio.create_task(self._run(), name="policy-distributor"))
+        if self.context.settings.reconcile:
+            self._tasks.append(asyncio.create_task(self._judging(), name="compliance-judging"))
         if self.mode == "notify":
             self._tasks.append(asyncio.create_task(self._listen(), name="policy-listen"))
         self._chain_signals()
@@ -164,15 +166,11 @@ class Distributor:
         sweep_s = settings.reconcile_interval_ms / 1000
         poll_s = settings.poll_interval_ms / 1000 if self.mode == "poll" else math.inf
         next_sweep = loop.time()
-        judge_s = settings.judge_interval_s
-        next_judge = loop.time() + judge_s
-        judge_late = 0.0  # when a judging that waited for a quiet moment first fell due
         first = True
         assert self._signal is not None  # noqa: S101 - started
         while True:
             sweep_in = next_sweep - loop.time() if settings.reconcile else math.inf
-            judge_in = next_judge - loop.time() if settings.reconcile else math.inf
-            timeout = min(sweep_in, poll_s, judge_in)
+            timeout = min(sweep_in, poll_s)
             try:
                 async with asyncio.timeout(None if math.isinf(timeout) else max(timeout, 0)):
                     await self._signal.wait()
@@ -192,23 +190,45 @@ class Distributor:
                     first = False
                 if check:
                     await self._wake_changed()
-                if settings.reconcile and loop.time() >= next_judge:
-                    # Bookkeeping, on its own clock: a device that reports is judged by
-                    # its report; this catches the silent ones (pending, unreachable)
-                    # and sends the webhooks. While reports pour in (a propagation), or
-                    # are about to (long-polls were just woken), it waits: those devices
-                    # are about to be judged by their own reports, and judging them twice
-                    # would slow the reports down. It waits at most one more interval.
-                    judge_late = judge_late or loop.time()
-                    if self.judging_waits(loop.time(), judge_late, judge_s):
-                        next_judge = loop.time() + min(JUDGE_BACKOFF_S, judge_s)
-                        continue
-                    await asyncio.to_thread(self._judge)
-                    next_judge, judge_late = loop.time() + judge_s, 0.0
             except Exception:  # noqa: BLE001 - keep distributing; the database may come back
                 log.exception("policy distribution failed; retrying")
                 self._reconcile_due = True
                 await asyncio.sleep(_RETRY_S)
+
+    async def _judging(self) -> None:
+        """Bookkeeping, on its own clock and its own task: a device that reports is judged
+        by its report; this catches the silent ones (pending, unreachable) and sends the
+        webhooks.
+
+        While reports pour in (a propagation), or are about to (long-polls were just
+        woken), it waits: those devices are about to be judged by their own reports, and
+        judging them twice would slow the reports down. It waits at most one more
+        interval. A judging under way stops at its next chunk when that happens, and the
+        rest waits likewise; once it has waited its interval it runs to the end.
+
+        It has its own task so that it never holds up the wake-ups: right after a ban
+        every device in scope is due, and a process that had begun judging them (tens of
+        seconds at 100,000 devices) woke its parked long-polls only when it was done."""
+        loop = asyncio.get_running_loop()
+        judge_s = self.context.settings.judge_interval_s
+        late = 0.0  # when a judging that waited for a quiet moment first fell due
+        next_judge = loop.time() + judge_s
+        while True:
+            await asyncio.sleep(max(next_judge - loop.time(), 0))
+            late = late or loop.time()
+            if self.judging_waits(loop.time(), late, judge_s):
+                next_judge = loop.time() + min(JUDGE_BACKOFF_S, judge_s)
+                continue
+            try:
+                finished = await asyncio.to_thread(self._judge, late, judge_s)
+            except Exception:  # noqa: BLE001 - keep judging; the database may come back
+                log.exception("compliance judging failed; retrying")
+                next_judge = loop.time() + _RETRY_S
+                continue
+            if finished:
+                next_judge, late = loop.time() + judge_s, 0.0
+            else:
+                next_judge = loop.time() + min(JUDGE_BACKOFF_S, judge_s)
 
     def judging_waits(self, now: float, late_since: float, interval: float) -> bool:
         """Whether the periodic judging, due since ``late_since`` (loop times), waits: while
@@ -239,10 +259,12 @@ class Distributor:
             if result.changes < BATCH:
                 return changed
 
-    def _judge(self) -> None:
+    def _judge(self, late_since: float, interval: float) -> bool:
         """Judge compliance again for every device due (its policy changed since it was
         last judged, never judged, gone silent), in short transactions so that state
-        reports are not held up behind it; then send the webhooks queued."""
+        reports are not held up behind it; then send the webhooks queued. Whether it got
+        through them all: it stops between chunks when :meth:`judging_waits` says so
+        (``late_since`` and ``interval`` as there). In a thread."""
         context = self.context
         now = context.clock.now()
         with context.sessions() as session, session.begin():
@@ -251,9 +273,17 @@ class Distributor:
         with context.reading() as session, session.begin():
             due = sorted(compliance.due(session, now, context.settings))
         for part in chunks(due, JUDGE_CHUNK):
+            if self.judging_waits(self._loop_time(), late_since, interval):
+                return False
             with context.sessions() as session, session.begin():
                 compliance.refresh(session, now, part, settings=context.settings)
         webhook.deliver_due(context.sessions, context.settings, context.clock)
+        return True
+
+    def _loop_time(self) -> float:
+        """The event loop's clock (as :attr:`woke_at`), read from a thread."""
+        loop = self._loop
+        return loop.time() if loop is not None else time.monotonic()
 
     def _generation(self) -> int:
         with self.context.sessions() as session, session.begin():
