@@ -154,8 +154,10 @@ def test_sqlite_searches_the_index_for_pairs_rather_than_scanning_the_table(
             *pairs_narrowed(session, probe.c.device_id, probe.c.version, wanted),
             *pairs_exactly(session, probe.c.device_id, probe.c.version, wanted),
         ]:
-            compiled = select(probe).where(condition).compile(
-                dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+            compiled = (
+                select(probe)
+                .where(condition)
+                .compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
             )
             params = [compiled.params[name] for name in compiled.positiontup or []]
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(params))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
+from appwarden.compliance import intake
 from appwarden.compliance import service as compliance
-from appwarden.compliance.models import ComplianceStatus
+from appwarden.compliance.models import ComplianceStatus, InstalledApp
 from appwarden.fleet.models import Device
 from tests.compliance.support import APP_TARGET, TIKTOK, Phone
 from tests.decisions.support import actors, ok, reach, seed_catalog
@@ -40,3 +42,26 @@ def test_judging_skips_a_device_whose_report_is_being_recorded(env: Env) -> None
                 select(ComplianceStatus.device_id, ComplianceStatus.determination_id)
             ).all()
         assert [tuple(row) for row in judged] == [(free.id, number)]  # and it did not wait
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_report_batch_does_not_stop_others_from_referring_to_its_devices(env: Env) -> None:
+    """The report writer's device locks serialize reports, not references: the
+    recompiler, holding the policy lock, issues versions that refer to those devices.
+    Were the lock ``FOR UPDATE``, that reference would wait for the writer, and the
+    writer, waiting for the policy lock, for it: a deadlock (170 in one 100,000-device
+    start)."""
+    who = actors(env)
+    phone = Phone(env, who)
+    ok(phone.report({TIKTOK: None}))
+    with env.session() as writer, writer.begin():
+        intake.lock(writer, [phone.id])
+        with env.session() as other, other.begin():
+            other.execute(text("SET LOCAL lock_timeout = '3s'"))
+            other.add(InstalledApp(device_id=phone.id, app_id="com.example.other", signer=None))
+            other.flush()  # checks the reference to the locked device: no wait
+            # Another report batch for the same device still waits: reports stay serial.
+            other.execute(text("SAVEPOINT again"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                intake.lock(other, [phone.id])
+            other.execute(text("ROLLBACK TO SAVEPOINT again"))

@@ -276,7 +276,9 @@ def test_a_batch_of_reports_reads_each_thing_once(env: Env) -> None:
     batches = _writes(env).report_batches - report_batches
     assert batches >= 1
     locks = [
-        s for s in sent if s.startswith("SELECT devices.id FROM devices") and "FOR UPDATE" in s
+        s
+        for s in sent
+        if s.startswith("SELECT devices.id FROM devices") and s.endswith("FOR NO KEY UPDATE")
     ]
     apps = [s for s in sent if s.startswith("SELECT device_apps.device_id")]
     postgresql = env.engine.dialect.name == "postgresql"

@@ -93,8 +93,9 @@ def refresh(
         # On PostgreSQL, lock the devices first, skipping those a state report is being
         # recorded for right now (that report judges them): this judging then never waits
         # for the report writer, so the two can neither deadlock nor insert the same
-        # status twice. (SQLite has one writer; there this is a plain read.)
+        # status twice. (SQLite has one writer; there this is a plain read.) Not a key
+        # lock, as in :func:`appwarden.compliance.intake.lock`.
         query = select(Device).where(Device.id.in_(part)).order_by(Device.id)
-        devices = list(session.scalars(query.with_for_update(skip_locked=True)))
+        devices = list(session.scalars(query.with_for_update(skip_locked=True, key_share=True)))
         changed += judge_many(session, devices, now=now, settings=settings).changed
     return changed
