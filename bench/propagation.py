@@ -109,8 +109,9 @@ def workers_for(devices: int) -> int:
 
 
 def processes_for(devices: int) -> int:
-    """Around a ban an agent may hold two connections (the answered long-poll, kept
-    alive, and its report): at most 5,000 agents per simulator process."""
+    """At most 5,000 agents per simulator process. They share its connection pool and
+    each has at most one request in flight, so it holds at most 5,000 connections, well
+    within one loopback address's ports (about 28,000)."""
     return max(1, -(-devices // 5_000))
 
 
