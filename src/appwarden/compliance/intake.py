@@ -131,7 +131,7 @@ def lock(session: Session, device_ids: Sequence[str]) -> None:
     version the recompiler issues, under its own lock) check the reference with ``FOR KEY
     SHARE``, which only ``FOR UPDATE`` blocks. With it, a batch holding the devices and
     waiting for the policy lock, and the recompiler holding that lock and waiting to refer
-    to one of them, deadlocked: 170 times in the start of a 100,000-device run."""
+    to one of them, deadlocked: 219 times in 4.5 minutes of a 100,000-device start."""
     if session.get_bind().dialect.name == "sqlite":
         return
     for part in chunked(sorted(device_ids)):
