@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from appwarden.cli.main import app
@@ -55,3 +57,18 @@ def test_simulate_runs_a_fleet_for_a_while(tmp_path: Path) -> None:
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary == {"devices": 6, "enrolled": 6, "synced": 6, "errors": 0}
     assert len((tmp_path / "identities.jsonl").read_text().splitlines()) == 6
+
+
+def test_a_drill_puts_back_the_sigterm_handler_it_replaced() -> None:
+    """A drill turns SIGTERM into KeyboardInterrupt while it runs; run inside a longer
+    process (a test run), it must not leave that handler behind."""
+    from appwarden.sim.drill_server import interrupt_on_sigterm
+
+    before = signal.getsignal(signal.SIGTERM)
+    restore = interrupt_on_sigterm()
+    during = signal.getsignal(signal.SIGTERM)
+    assert during is not before and callable(during)
+    with pytest.raises(KeyboardInterrupt):
+        during(signal.SIGTERM, None)  # type: ignore[operator]
+    restore()
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -191,11 +191,13 @@ def drill(
         timeout=timeout,
         evidence=evidence,
     )
-    interrupt_on_sigterm()
+    restore = interrupt_on_sigterm()
     try:
         result = asyncio.run(run_drill(options, console))
     except (DrillError, RuntimeError) as error:
         raise _fail(str(error)) from None
+    finally:
+        restore()
     print_table(result, Console())
     if json_file is not None:
         write_json(result, json_file)

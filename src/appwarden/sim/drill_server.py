@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,14 +44,21 @@ class Person:
     totp_secret: str | None
 
 
-def interrupt_on_sigterm() -> None:
+def interrupt_on_sigterm() -> Callable[[], None]:
     """Turn SIGTERM into KeyboardInterrupt, so a drill that is told to stop still stops the
-    server it started (its ``finally`` runs)."""
+    server it started (its ``finally`` runs). Returns what puts the previous handler back,
+    for a drill run inside a longer-lived process (a test run's)."""
 
     def handler(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, handler)
+    previous = signal.signal(signal.SIGTERM, handler)
+
+    def restore() -> None:
+        if previous is not None:  # None: not set from Python, nothing to put back
+            signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _cmdline(pid: int) -> bytes:
