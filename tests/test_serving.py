@@ -162,3 +162,22 @@ def test_a_worker_that_dies_leaves_no_socket_behind(
     assert victim not in counts
     assert set(counts) == set(children(process.pid)), counts
     assert sum(counts.values()) == BURST
+
+
+def test_a_second_server_on_the_same_port_is_refused(
+    server: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    """Sockets that share a port would let a second server of the same user join the
+    first and split its connections; it must stop instead, as uvicorn does."""
+    _process, port = server
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    second = subprocess.run(
+        [sys.executable, "start.py", str(port), str(WORKERS)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert second.returncode == 3, second.stderr[-2000:]  # uvicorn's STARTUP_FAILURE
+    assert b"Address already in use" in second.stderr, second.stderr[-2000:]
+    assert len(set(burst(port, 60))) == WORKERS  # the first one serves on, alone

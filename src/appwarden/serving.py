@@ -45,13 +45,14 @@ def run(app: str, *, workers: int = 1, **options: Any) -> None:
     SpreadWorkers(config).run()
 
 
-def listener(config: uvicorn.Config) -> socket.socket:
-    """A listening socket on ``config``'s address that shares the port with the other
-    workers' (``SO_REUSEPORT``; each socket must set it, and all run as one user)."""
+def listener(config: uvicorn.Config, *, shared: bool = True) -> socket.socket:
+    """A socket bound to ``config``'s address. ``shared``: it shares the port with the
+    other workers' (``SO_REUSEPORT``; each socket must set it, and all run as one user)."""
     family = socket.AF_INET6 if config.host and ":" in config.host else socket.AF_INET
     sock = socket.socket(family=family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((config.host, config.port))
     except OSError as error:
@@ -60,6 +61,13 @@ def listener(config: uvicorn.Config) -> socket.socket:
         sys.exit(STARTUP_FAILURE)
     sock.set_inheritable(True)
     return sock
+
+
+def ensure_port_free(config: uvicorn.Config) -> None:
+    """Stop (as uvicorn does) if something listens on the port already. A socket with
+    ``SO_REUSEPORT`` would join another server of the same user on that port, and the
+    two would split its connections; a plain bind is refused instead."""
+    listener(config, shared=False).close()
 
 
 class SpreadWorkers(Multiprocess):
@@ -74,6 +82,7 @@ class SpreadWorkers(Multiprocess):
     """
 
     def __init__(self, config: uvicorn.Config) -> None:
+        ensure_port_free(config)
         self._handed: list[socket.socket] = []
         super().__init__(config, sockets=[])
         scheme = "https" if config.is_ssl else "http"
