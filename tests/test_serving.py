@@ -7,7 +7,6 @@ worker to wake takes the whole burst, with a socket per worker the kernel spread
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from appwarden import serving
+from bench._procstat import worker_pids
 
 pytestmark = [
     pytest.mark.slow,
@@ -111,17 +111,6 @@ def ready(port: int) -> bool:
     return True
 
 
-def children(pid: int) -> list[int]:
-    """The supervisor's workers (not multiprocessing's resource tracker)."""
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    found = []
-    for child in map(int, path.read_text().split()):
-        with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.append(child)
-    return found
-
-
 def test_a_busy_worker_still_gets_its_share_of_new_connections(
     server: tuple[subprocess.Popen[bytes], int],
 ) -> None:
@@ -135,7 +124,7 @@ def test_a_busy_worker_still_gets_its_share_of_new_connections(
     time.sleep(0.5)  # the worker that took it is now inside its 3 s
     counts = Counter(burst(port))
     busy_pid = answer(busy)
-    assert set(counts) <= set(children(process.pid))
+    assert set(counts) <= set(worker_pids(process.pid))
     assert len(counts) == WORKERS, counts
     # A fair spread gives 100 each, give or take 8 (one standard deviation).
     assert all(60 <= count <= 140 for count in counts.values()), counts
@@ -148,10 +137,10 @@ def test_a_worker_that_dies_leaves_no_socket_behind(
     """Its connections go to the others and to its replacement; none wait on a socket
     nobody accepts from (the supervisor holds no copy of a worker's socket)."""
     process, port = server
-    victim = children(process.pid)[0]
+    victim = worker_pids(process.pid)[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 60
-    while victim in children(process.pid) or len(children(process.pid)) < WORKERS:
+    while victim in worker_pids(process.pid) or len(worker_pids(process.pid)) < WORKERS:
         assert time.monotonic() < deadline, "the worker was not replaced"
         time.sleep(0.2)
     counts: Counter[int] = Counter()
@@ -160,7 +149,7 @@ def test_a_worker_that_dies_leaves_no_socket_behind(
         counts = Counter(burst(port, 60))
     counts = Counter(burst(port))
     assert victim not in counts
-    assert set(counts) == set(children(process.pid)), counts
+    assert set(counts) == set(worker_pids(process.pid)), counts
     assert sum(counts.values()) == BURST
 
 

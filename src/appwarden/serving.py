@@ -35,14 +35,11 @@ SPREADS_CONNECTIONS = sys.platform.startswith("linux") and hasattr(socket, "SO_R
 def run(app: str, *, workers: int = 1, **options: Any) -> None:
     """``uvicorn.run(app, workers=workers, **options)``, with each of several workers on
     its own listening socket where the kernel balances them (see the module's text)."""
-    if workers <= 1 or not SPREADS_CONNECTIONS:
+    elsewhere = any(options.get(name) for name in ("uds", "fd", "reload"))  # no port
+    if workers <= 1 or not SPREADS_CONNECTIONS or elsewhere:
         uvicorn.run(app, workers=workers, **options)
         return
-    config = uvicorn.Config(app, workers=workers, **options)
-    if config.uds is not None or config.fd is not None or config.reload:
-        uvicorn.run(app, workers=workers, **options)  # nothing to spread
-        return
-    SpreadWorkers(config).run()
+    SpreadWorkers(uvicorn.Config(app, workers=workers, **options)).run()
 
 
 def listener(config: uvicorn.Config, *, shared: bool = True) -> socket.socket:

@@ -92,7 +92,9 @@ class DeviceWrites:
         ``within_s`` seconds, or some waiting in the queue."""
         if time.monotonic() - self._last_reports < within_s:
             return True
-        return any(job.signed_report is not None for job in self._queue)
+        # A snapshot first: the compliance judging asks from its thread, and iterating the
+        # deque itself while the event loop appends to it raises RuntimeError.
+        return any(job.signed_report is not None for job in tuple(self._queue))
 
     async def authenticate(self, signed: SignedRequest) -> Device:
         return cast(Device, await self._submit(_Job(signed=signed)))
